@@ -1,0 +1,179 @@
+"""Property testing for verifiers: Hypothesis strategies for model responses and
+`check_verifier`, which asserts what every verifier owes its callers.
+
+    from aural.testing import check_verifier
+    from aural.verifiers import make_verifier
+
+    def test_my_verifier():
+        check_verifier(make_verifier("my_verifier"))
+
+Needs the ``hypothesis`` package (``pip install aural[test]``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aural.verifiers import Label, Sample, Verdict, parse_think
+
+CHOICES = ("a dog barking", "a cat meowing", "rain on a roof", "a car engine")
+LABELS = (
+    Label("B", CHOICES),
+    Label("rain on a roof", CHOICES),
+    Label("42"),
+    Label("3.5 kg", kind="number"),
+    Label(r"\frac{1}{2}"),
+    Label("x^2 + 1", kind="math"),
+    Label("a bell"),
+    Label("the quick brown fox jumps over the lazy dog", kind="asr"),
+)
+# Fragments that parsers trip over: tags, markers, brackets, numbers, LaTeX.
+FRAGMENTS = (
+    "<think>", "</think>", "<answer>", "</answer>", "\\boxed{", "\\fbox{", "{", "}", "(", ")", "[", "]",
+    "(B)", "B", "A", "**C**", "D.", "answer is ", "Answer: ", "The final answer is ", "#### ", "option ",
+    "a cat meowing", "rain", "42", "1,024", "-3.5", "3/4", "50%", "1e999", "9^{9^{9^{9}}}", "\\frac{1}{2}",
+    "$", "$$", "\\(", "\\)", "x^2", " or ", ", ", ". ", "\n", "\t", " ", "\u200b", "\u00e9", "\u4e2d", "\U0001f3b5",
+)
+REASONING_WORDS = (
+    "the", "pitch", "rises", "then", "falls", "a", "low", "hum", "in", "background", "two", "beeps",
+    "timbre", "is", "bright", "so", "it", "sounds", "like", "rain", "not", "speech",
+)
+
+
+def reasonings() -> st.SearchStrategy[str]:
+    """Plausible reasoning text: words about what was heard."""
+    return st.lists(st.sampled_from(REASONING_WORDS), min_size=0, max_size=40).map(" ".join)
+
+
+def final_answers() -> st.SearchStrategy[str]:
+    """A final answer in one of the forms models write."""
+    target = st.sampled_from(["A", "B", "C", "D", "42", "1,024", "rain on a roof", r"\frac{1}{2}", "a bell", "3.5"])
+    forms = st.sampled_from(
+        ["{}", "({})", "{}.", "**{}**", "\\boxed{{{}}}", "<answer>{}</answer>", "Answer: {}", "The answer is {}."]
+    )
+    return st.builds(lambda form, value: form.format(value), forms, target)
+
+
+def well_formed() -> st.SearchStrategy[str]:
+    """``<think>reasoning</think>answer``."""
+    return st.builds(lambda r, a: f"<think>{r}</think>{a}", reasonings(), final_answers())
+
+
+def hedged() -> st.SearchStrategy[str]:
+    """Answers that name several options or values."""
+    return st.builds(
+        lambda r, answers, joiner: f"<think>{r}</think>" + joiner.join(answers),
+        reasonings(),
+        st.lists(final_answers(), min_size=2, max_size=4),
+        st.sampled_from([" or ", ", ", " and maybe ", " \n"]),
+    )
+
+
+def tag_soups() -> st.SearchStrategy[str]:
+    """Random sequences of tags, markers, brackets and numbers."""
+    return st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=5), max_size=60).map("".join)
+
+
+def very_long() -> st.SearchStrategy[str]:
+    """A fragment repeated into tens of thousands of characters, inside or after a think block."""
+    return st.builds(
+        lambda fragment, times, where: where.format(fragment * times),
+        st.sampled_from(FRAGMENTS),
+        st.integers(1_000, 20_000),
+        st.sampled_from(["{}", "<think>{}</think>B", "<think>ok</think>{}", "<think>{}"]),
+    )
+
+
+def responses() -> st.SearchStrategy[str]:
+    """Any of: well-formed, hedged, tag soup, arbitrary unicode, very long."""
+    return st.one_of(well_formed(), hedged(), tag_soups(), st.text(), very_long())
+
+
+def samples(labels: st.SearchStrategy[Label] | None = None) -> st.SearchStrategy[Sample]:
+    """Samples of either modality, with or without a pre-filled ``<think>`` prompt, some truncated."""
+    return st.builds(
+        Sample,
+        response=responses(),
+        label=labels if labels is not None else st.sampled_from(LABELS),
+        modality=st.sampled_from(["audio", "text"]),
+        prompt=st.sampled_from(["", "<|im_start|>assistant\n", "<|im_start|>assistant\n<think>"]),
+        finish_reason=st.sampled_from(["stop", "stop", "length"]),
+    )
+
+
+def check_verifier(
+    verifier: Callable[[Sample], Verdict],
+    strategy: st.SearchStrategy[Sample] | None = None,
+    max_examples: int = 200,
+    linear_time: bool = True,
+) -> None:
+    """Assert that `verifier` never raises, scores in [0, 1] with a reason, is
+    deterministic, and (if `linear_time`) runs in time linear in the response length.
+
+    >>> from aural.verifiers import make_verifier
+    >>> check_verifier(make_verifier("think_format"), max_examples=20)
+    """
+
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+    )
+    @given(strategy or samples())
+    def decides_every_sample(sample: Sample) -> None:
+        first = verifier(sample)
+        assert isinstance(first, Verdict), f"returned {type(first).__name__}, not a Verdict"
+        assert isinstance(first.score, (int, float)) and not math.isnan(first.score), f"score {first.score!r}"
+        assert 0.0 <= first.score <= 1.0, f"score {first.score} outside [0, 1] (reason {first.reason!r})"
+        assert isinstance(first.reason, str) and first.reason, f"reason {first.reason!r} is not a non-empty string"
+        second = verifier(sample)
+        assert first == second, f"not deterministic: {first} then {second}"
+
+    decides_every_sample()
+    if linear_time:
+        assert_linear_time(verifier)
+
+
+def assert_linear_time(
+    verifier: Callable[[Sample], Verdict], size: int = 2_000, growth: int = 8, slack: float = 4.0
+) -> None:
+    """Assert that growing the response `growth`-fold grows the verifier's time
+    at most `slack` x `growth`-fold, for every fragment in `FRAGMENTS` repeated
+    as the whole response and inside the think block, against one label of each kind.
+
+    A quadratic scan grows `growth`² fold and fails; times under 1 ms at the
+    large size are too small to judge and pass.
+    """
+    one_per_kind = {label.kind: label for label in LABELS}.values()
+    for fragment in FRAGMENTS:
+        for where in ("{}", "<think>{}</think>B"):
+            for label in one_per_kind:
+
+                def run(chars: int, repeats: int = 3) -> float:
+                    response = where.format(fragment * max(1, chars // len(fragment)))
+                    return _best_time(verifier, Sample(response, label, "audio"), repeats)
+
+                if run(size * growth, repeats=1) < 0.001:
+                    continue
+                small, large = run(size), run(size * growth)
+                if large > 0.001 and large > slack * growth * small:
+                    raise AssertionError(
+                        f"time grows faster than the input: {fragment!r} in {where!r}, label {label.answer!r}: "
+                        f"{size} chars took {small * 1e3:.2f} ms, {size * growth} took {large * 1e3:.2f} ms"
+                    )
+
+
+def _best_time(verifier: Callable[[Sample], Verdict], sample: Sample, repeats: int = 3) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        parse_think.cache_clear()  # time the scan, not a cache hit
+        start = time.perf_counter()
+        verifier(sample)
+        best = min(best, time.perf_counter() - start)
+    return best

@@ -1,0 +1,1 @@
+"""Bundled examples: `rollouts.jsonl`, realistic responses that `aural score` scores by default."""

@@ -1,0 +1,1 @@
+"""Rewards: verifiers composed into routed, weighted reward recipes."""

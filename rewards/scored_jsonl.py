@@ -1,0 +1,154 @@
+"""The scored-sample JSONL contract: read samples, write each line back with its reward.
+
+Input line::
+
+    {"id": "q1-s3", "prompt": "…", "response": "<think>…</think>The answer is (B).",
+     "modality": "audio", "label": {"answer": "B", "choices": ["a dog", "a cat"]},
+     "finish_reason": "stop"}
+
+Output line: the same object, unknown fields untouched, with ``"reward"`` and
+``"components": {name: {"score", "reason", "extracted"}}`` added. A line that
+cannot be read is written back with ``"reward": null`` and an ``"error"`` naming
+its line and field, so output lines match the non-blank input lines one to one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, Iterator, Mapping
+
+from aural.verifiers import FieldError, Sample
+
+from .batch import Summary, score_batch
+from .recipe import Recipe, RewardResult, RouteError
+
+CHUNK_LINES = 1024
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A line that could not be scored: where, which field, and why."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class ScoreReport:
+    """What `score_jsonl` did: the summary of scored lines and every line it could not score."""
+
+    summary: Summary
+    errors: list[LineError] = field(default_factory=list)
+
+
+def sample_from_record(record: Any) -> Sample:
+    """The `Sample` a JSON record describes; raises `FieldError` naming the field at fault.
+
+    >>> sample_from_record({"response": "(B)", "label": "B", "modality": "text"}).label.answer
+    'B'
+    >>> sample_from_record({"response": "(B)", "modality": "text"})
+    Traceback (most recent call last):
+    aural.verifiers.schema.FieldError: label: missing
+    """
+    if not isinstance(record, Mapping):
+        raise FieldError("line", f"expected a JSON object, got {type(record).__name__}")
+    for name in ("response", "label", "modality"):
+        if name not in record:
+            raise FieldError(name, "missing")
+    return Sample(
+        response=record["response"],
+        label=record["label"],
+        modality=record["modality"],
+        prompt=record.get("prompt", ""),
+        finish_reason=record.get("finish_reason", "stop"),
+        metadata=record,
+    )
+
+
+def scored_record(record: Mapping[str, Any], result: RewardResult) -> dict[str, Any]:
+    """`record` with its reward and component verdicts added."""
+    components = {
+        name: {"score": v.score, "reason": v.reason, "extracted": v.extracted} for name, v in result.components.items()
+    }
+    return {**record, "reward": result.total, "components": components}
+
+
+def score_jsonl(
+    source: str | Path, target: str | Path | None, recipe: Recipe, progress: bool | None = None
+) -> ScoreReport:
+    """Score every line of `source` into `target`: a path, ``-`` for standard
+    output, or None to keep only the report.
+
+    A target path is written whole or not at all: lines go to a temporary file
+    renamed into place at the end.
+    """
+    report = ScoreReport(Summary())
+    with open(source, encoding="utf-8") as lines, _output(target) as out:
+        _score_lines(lines, str(source), out, recipe, progress, report)
+    return report
+
+
+@contextmanager
+def _output(target: str | Path | None) -> Iterator[IO[str]]:
+    if target is None:
+        with open(os.devnull, "w", encoding="utf-8") as out:
+            yield out
+    elif str(target) == "-":
+        yield sys.stdout
+    else:
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with open(partial, "w", encoding="utf-8") as out:
+                yield out
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def _score_lines(
+    lines: IO[str], path: str, out: IO[str], recipe: Recipe, progress: bool | None, report: ScoreReport
+) -> None:
+    numbered = enumerate(lines, start=1)
+    while chunk := list(islice(numbered, CHUNK_LINES)):
+        parsed = [_read_line(path, number, text, recipe) for number, text in chunk if text.strip()]
+        samples = [item[1] for item in parsed if isinstance(item[1], Sample)]
+        results = iter(score_batch(recipe, samples, progress=progress))
+        for record, sample in parsed:
+            if isinstance(sample, LineError):
+                report.errors.append(sample)
+                line = {**(record if isinstance(record, Mapping) else {"raw": record}), "reward": None}
+                line["error"] = {"line": sample.line, "field": sample.field, "message": sample.message}
+            else:
+                result = next(results)
+                report.summary.add([result])
+                line = scored_record(record, result)
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _read_line(path: str, number: int, text: str, recipe: Recipe) -> tuple[Any, Sample | LineError]:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        return text.rstrip("\n"), LineError(path, number, "line", f"invalid JSON: {error.msg} at column {error.colno}")
+    try:
+        sample = sample_from_record(record)
+        recipe.route_for(sample)
+    except FieldError as error:
+        return record, LineError(path, number, error.field, error.message)
+    except RouteError as error:
+        return record, LineError(path, number, "modality", str(error))
+    return record, sample
+

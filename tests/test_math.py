@@ -1,0 +1,90 @@
+"""math: math-verify equivalence behind a hard timeout in killable workers."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from aural.testing import check_verifier
+from aural.verifiers import Sample, make_verifier
+from aural.verifiers.math_pool import MathPool
+
+MATH = make_verifier("math")
+
+
+def text(response, label):
+    return Sample(response, label, "text")
+
+
+@pytest.mark.parametrize(
+    "answer, label",
+    [
+        (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}"),
+        (r"\boxed{\dfrac{1}{2}}", r"\frac{1}{2}"),
+        (r"\boxed{0.5}", r"\frac{1}{2}"),
+        (r"\boxed{\frac{\sqrt{2}}{2}}", r"\frac{1}{\sqrt{2}}"),
+        (r"\boxed{1 + x^2}", "x^2+1"),
+        (r"\boxed{(1, 2)}", r"\left(1,2\right)"),
+        (r"The answer is $2\pi$.", r"2\pi"),
+        (r"So we get $x = 3$.", "3"),
+        (r"<answer>\sqrt{8}</answer>", r"2\sqrt{2}"),
+        (r"\boxed{12}", "12"),
+    ],
+)
+def test_equivalent_answers(answer, label):
+    verdict = MATH(text(f"<think>Work it out.</think>{answer}", label))
+    assert (verdict.score, verdict.reason) == (1.0, "ok"), verdict
+
+
+@pytest.mark.parametrize(
+    "answer, label, reason",
+    [
+        (r"\boxed{\frac{1}{3}}", r"\frac{1}{2}", "wrong"),
+        (r"\boxed{13}", "12", "wrong"),
+        (r"\boxed{2\sqrt{3}}", r"2\sqrt{2}", "wrong"),
+        (r"\boxed{1} or \boxed{2}", "1", "multiple_answers"),
+        ("I could not solve it.", "1", "no_answer"),
+        ("", "1", "no_answer"),
+        (r"\boxed{" + "1+" * 600 + "1}", "1201", "too_long"),
+        (r"\boxed{1}", r"\frac{", "bad_label"),
+    ],
+)
+def test_rejected_answers(answer, label, reason):
+    verdict = MATH(text(f"<think>Work it out.</think>{answer}", label))
+    assert (verdict.score, verdict.reason) == (0.0, reason), verdict
+
+
+def test_the_same_answer_boxed_twice_is_one_answer():
+    assert MATH(text(r"<think>.</think>\boxed{1/2}, that is \boxed{ 1/2 }", r"\frac{1}{2}")).score == 1.0
+
+
+def test_a_never_ending_answer_times_out_and_the_pool_recovers():
+    pool = MathPool(workers=2)
+    try:
+        start = time.perf_counter()
+        result = pool.check("$1$", r"$9^{9^{9^{9}}}$", timeout_s=1.0)
+        elapsed = time.perf_counter() - start
+        assert result.status == "timeout"
+        assert elapsed < 1.0 + 2.0  # killed, not waited for
+        # Both workers serve again, in parallel, with correct answers.
+        with ThreadPoolExecutor(4) as threads:
+            results = list(threads.map(lambda n: pool.check(f"${n}$", f"$\\frac{{{2 * n}}}{{2}}$", 30), range(8)))
+        assert [r.status for r in results] == ["ok"] * 8
+    finally:
+        pool.close()
+
+
+def test_timeout_reaches_the_verdict():
+    quick = make_verifier("math", timeout_s=1.0)
+    verdict = quick(text(r"<think>.</think>\boxed{9^{9^{9^{9}}}}", "1"))
+    assert (verdict.score, verdict.reason) == (0.0, "timeout")
+    assert verdict.elapsed_s < 3.0
+
+
+def test_bad_configuration_is_refused():
+    with pytest.raises(ValueError):
+        make_verifier("math", timeout_s=0)
+
+
+def test_properties():
+    check_verifier(MATH, max_examples=100)

@@ -1,0 +1,45 @@
+"""The number and arithmetic readers never raise, stay bounded, and agree on what they both read."""
+
+import math
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aural.testing import FRAGMENTS
+from aural.verifiers.latex_value import latex_value
+from aural.verifiers.numeric import find_numbers, parse_number
+
+texts = st.text() | st.lists(st.sampled_from(FRAGMENTS + ("2", "\\sqrt{", "\\pi", "^", "x", "-", "*")), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_readers_never_raise_and_return_finite_values(text):
+    number = parse_number(text)
+    assert number is None or isinstance(number.value, Fraction)
+    for found in find_numbers(text):
+        assert isinstance(found.value, Fraction)
+    value = latex_value(text, {"x": 0.5})
+    assert value is None or math.isfinite(value)
+
+
+@given(st.integers(-10**12, 10**12), st.integers(1, 10**6))
+def test_fractions_read_the_same_both_ways(numerator, denominator):
+    text = rf"\frac{{{numerator}}}{{{denominator}}}"
+    assert parse_number(text).value == Fraction(numerator, denominator)
+    assert math.isclose(latex_value(text), numerator / denominator, rel_tol=1e-12)
+
+
+def test_arithmetic_values():
+    assert latex_value(r"\sqrt[3]{27}") == 3.0
+    assert latex_value(r"2^{10}") == 1024.0
+    assert latex_value(r"-\frac{1}{2}") == -0.5
+    assert latex_value(r"\left( 1 + 2 \right) \times 3") == 9.0
+    assert latex_value(r"3x", {"x": 2.0}) == 6.0
+
+
+def test_what_arithmetic_refuses():
+    for text in [r"\frac{1}{0}", r"\sqrt{-1}", "10^{400}", "1" * 20, "(1", "1)", r"\infty", "x", "1,000", "50\\%", ""]:
+        assert latex_value(text) is None, text
+    assert latex_value("(" * 30 + "1" + ")" * 30) is None  # nesting deeper than MAX_DEPTH

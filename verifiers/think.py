@@ -1,0 +1,163 @@
+"""The reasoning grammar: one ``<think>…</think>`` block, then the final answer.
+
+`parse_think` splits a response in one linear scan of its tags; `think_format`
+is the strict verifier over it, with one reason code for each way to break it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterator, NamedTuple
+
+from .marked import marked_answers
+from .registry import Verifier, register
+from .schema import Sample, Verdict
+
+OPEN_TAG = "<think>"
+CLOSE_TAG = "</think>"
+
+
+class ThinkParse(NamedTuple):
+    """How a response splits into reasoning and final answer.
+
+    `status` is ``ok`` or the first rule broken: ``no_think``, ``late_think``
+    (text before the block), ``nested_think``, ``unclosed_think`` or
+    ``multiple_think``. `answer` is the text after the last closing tag; the
+    whole response when it has no tags; empty when the block never closes.
+    """
+
+    status: str
+    reasoning: str
+    answer: str
+
+
+def _tags(text: str, open_tag: str, close_tag: str) -> Iterator[tuple[int, int, bool]]:
+    """Each tag in `text` in order: ``(start, end, is_open)``. Two `str.find` cursors, linear."""
+    at_open, at_close = text.find(open_tag), text.find(close_tag)
+    while at_open >= 0 or at_close >= 0:
+        if at_close < 0 or 0 <= at_open <= at_close:
+            start, end, is_open = at_open, at_open + len(open_tag), True
+        else:
+            start, end, is_open = at_close, at_close + len(close_tag), False
+        yield start, end, is_open
+        if at_open >= 0 and at_open < end:
+            at_open = text.find(open_tag, end)
+        if at_close >= 0 and at_close < end:
+            at_close = text.find(close_tag, end)
+
+
+# Small: it lets the verifiers of one sample share a parse, without holding many long responses.
+@lru_cache(maxsize=64)
+def parse_think(
+    response: str, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefilled: bool = False
+) -> ThinkParse:
+    """Split `response`; `prefilled` means the prompt already opened the block.
+
+    >>> parse_think("<think>It rises.</think>(B)")
+    ThinkParse(status='ok', reasoning='It rises.', answer='(B)')
+    >>> parse_think("It rises.</think>(B)", prefilled=True).status
+    'ok'
+    >>> parse_think("<think>a</think><think>b</think>(B)")
+    ThinkParse(status='multiple_think', reasoning='a', answer='(B)')
+    """
+    tags = _tags(response, open_tag, close_tag)
+    if prefilled:
+        block_start = 0
+    else:
+        first = next(tags, None)
+        if first is None:
+            return ThinkParse("no_think", "", response)
+        start, block_start, is_open = first
+        if not is_open:
+            return ThinkParse("no_think", "", _after_last_close(response, close_tag))
+        if response[:start].strip():
+            return ThinkParse("late_think", "", _after_last_close(response, close_tag))
+    closing = next(tags, None)
+    if closing is None:
+        return ThinkParse("unclosed_think", response[block_start:], "")
+    close_start, close_end, is_open = closing
+    if is_open:
+        return ThinkParse("nested_think", "", _after_last_close(response, close_tag))
+    reasoning = response[block_start:close_start]
+    if next(tags, None) is not None:
+        return ThinkParse("multiple_think", reasoning, _after_last_close(response, close_tag))
+    return ThinkParse("ok", reasoning, response[close_end:])
+
+
+def _after_last_close(response: str, close_tag: str) -> str:
+    cut = response.rfind(close_tag)
+    return "" if cut < 0 else response[cut + len(close_tag) :]
+
+
+class ReadsThink(Verifier):
+    """Base for verifiers that read a response through the reasoning grammar.
+
+    `prefill` is ``"auto"`` (the prompt ends with the open tag), or True/False.
+    """
+
+    def __init__(self, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefill: bool | str = "auto"):
+        if not open_tag or not close_tag or open_tag == close_tag:
+            raise ValueError("open_tag and close_tag must be two different non-empty strings")
+        if prefill not in (True, False, "auto"):
+            raise ValueError(f"prefill must be true, false or 'auto', got {prefill!r}")
+        self.open_tag = open_tag
+        self.close_tag = close_tag
+        self.prefill = prefill
+
+    def parse(self, sample: Sample) -> ThinkParse:
+        """The sample's response split into reasoning and final answer."""
+        prefilled = self.prefill if self.prefill != "auto" else sample.prompt.rstrip().endswith(self.open_tag)
+        return parse_think(sample.response, self.open_tag, self.close_tag, prefilled)
+
+    def answer_regions(self, sample: Sample) -> list[str]:
+        """The parts of the final answer to read: its marked answers, else all of it."""
+        answer = self.parse(sample).answer
+        return marked_answers(answer) or [answer]
+
+
+@register("think_format")
+class ThinkFormat(ReadsThink):
+    """1.0 when the response is one closed reasoning block with at least
+    `min_reasoning_chars` non-whitespace characters, then a non-empty answer.
+
+    >>> fmt = ThinkFormat()
+    >>> fmt(Sample("<think>The tone rises.</think>(B)", "B", "audio")).reason
+    'ok'
+    >>> fmt(Sample("<think> </think>(B)", "B", "audio")).reason
+    'empty_think'
+    >>> fmt(Sample("<think>rising", "B", "audio", finish_reason="length")).reason
+    'truncated'
+    """
+
+    def __init__(self, min_reasoning_chars: int = 1, **tags: str | bool):
+        super().__init__(**tags)
+        if min_reasoning_chars < 0:
+            raise ValueError("min_reasoning_chars must be >= 0")
+        self.min_reasoning_chars = min_reasoning_chars
+
+    def check(self, sample: Sample) -> Verdict:
+        if sample.finish_reason == "length":
+            return Verdict(0.0, "truncated")
+        parsed = self.parse(sample)
+        if parsed.status != "ok":
+            return Verdict(0.0, parsed.status)
+        if not _has_visible_chars(parsed.reasoning, self.min_reasoning_chars):
+            return Verdict(0.0, "empty_think")
+        if not parsed.answer.strip():
+            return Verdict(0.0, "no_answer")
+        return Verdict(1.0, "ok")
+
+
+
+_VISIBLE = re.compile(r"\S+")
+
+
+def _has_visible_chars(text: str, count: int) -> bool:
+    """Whether `text` holds at least `count` non-whitespace characters; stops once it does."""
+    seen = 0
+    for run in _VISIBLE.finditer(text):
+        seen += run.end() - run.start()
+        if seen >= count:
+            return True
+    return seen >= count
