@@ -88,6 +88,10 @@ def test_a_marked_answer_is_read_alone(choice_label):
     assert CHOICE(audio(response, choice_label)).score == 1.0
 
 
+def test_marks_that_name_no_option_leave_the_whole_answer_to_read(choice_label):
+    assert CHOICE(audio("<think>.</think>This choice is tricky. I pick B.", choice_label)).extracted == "B"
+
+
 def test_article_and_pronoun_are_not_letters(choice_label):
     assert CHOICE(audio("<think>.</think>A cat meowing, I believe.", choice_label)).extracted == "B"
     assert CHOICE(audio("<think>.</think>I hear option B.", choice_label)).extracted == "B"

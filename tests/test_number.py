@@ -31,6 +31,8 @@ NUMBER = make_verifier("number")
         ("0.5", "50%"),
         ("1.5e3", "1500"),
         ("#### 72", "72"),
+        ("The answer is three beeps.", "3"),
+        ("Answer: see my count above. There are 3.", "3"),
         ("It lasts 4 seconds, so 2 beeps per second: 8", "8"),
     ],
 )
@@ -48,6 +50,7 @@ def test_right_numbers(answer, label):
         ("There are no beeps I can hear.", "3", "no_answer"),
         ("", "3", "no_answer"),
         ("The answer is 3 or 4.", "3", "multiple_answers"),
+        ("The answer is three or four.", "3", "no_answer"),
         (r"\boxed{3} \boxed{4}", "3", "multiple_answers"),
         ("Answer: 3. Answer: 4.", "3", "multiple_answers"),
         ("3", "several", "bad_label"),

@@ -7,6 +7,7 @@ import re
 import string
 from functools import lru_cache
 
+from .marked import marked_answers
 from .normalize import normalize_text
 from .registry import register
 from .think import ReadsThink
@@ -102,7 +103,7 @@ class Choice(ReadsThink):
     """Multiple choice: 1.0 when the final answer names exactly the labelled option.
 
     Only the final answer is read. When it marks an answer (boxed, answer tags,
-    ``Answer:``), only the marked parts count. Naming two different options
+    ``Answer:``) naming an option, only the marked parts count. Naming two different options
     scores 0 (``multiple_answers``); naming none scores 0 (``no_answer``).
 
     >>> label = {"answer": "B", "choices": ["a dog", "a cat", "rain"]}
@@ -119,9 +120,12 @@ class Choice(ReadsThink):
         if expected is None:
             return Verdict(0.0, "bad_label")
         count = len(label.choices) if label.choices else len(LETTERS)
+        final = self.parse(sample).answer
         named: set[int] = set()
-        for region in self.answer_regions(sample):
+        for region in marked_answers(final):
             named |= named_options(region, label.choices, count)
+        if not named:  # nothing marked, or the marks name no option ("Answer: hard to say. B.")
+            named = named_options(final, label.choices, count)
         if not named:
             return Verdict(0.0, "no_answer")
         if len(named) > 1:

@@ -34,7 +34,7 @@ class NumberMatch(ReadsThink):
     """1.0 when the answer equals the label within `rel_tol` / `abs_tol`.
 
     Marked answers (boxed, ``Answer:``) are read when present and must agree;
-    otherwise the last number of the final answer is taken. Thousands
+    when none holds a number, the last number of the final answer is taken. Thousands
     separators, units, simple fractions, percentages and number words up to
     ninety-nine are understood.
 
@@ -65,20 +65,19 @@ class NumberMatch(ReadsThink):
 
     def _answer(self, sample: Sample) -> Number | str:
         final = self.parse(sample).answer
-        marked = marked_answers(final)
-        if not marked:
-            last = None
-            for last in find_numbers(final):
-                pass
-            return parse_number(final) or last or "no_answer"
         answers: dict[tuple, Number] = {}
-        for region in marked:
+        for region in marked_answers(final):
             status, number = read_number(region)
-            if number is None:
-                if status == "multiple_answers":
-                    return status
-                continue
-            answers[(number.value, number.percent)] = number
+            if status == "multiple_answers":
+                return status
+            if number is not None:
+                answers[(number.value, number.percent)] = number
         if len(answers) > 1:
             return "multiple_answers"
-        return next(iter(answers.values()), "no_answer")
+        if answers:
+            return next(iter(answers.values()))
+        # No marked answer holds a number: the final answer as a number, else its last number.
+        last = None
+        for last in find_numbers(final):
+            pass
+        return parse_number(final) or last or "no_answer"

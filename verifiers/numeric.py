@@ -27,7 +27,7 @@ _NUMBER = r"""
 (?P<pct>\s?(?:%|\\%|percent\b))?
 """
 _NUMBER_IN_TEXT = re.compile(r"(?<![\w.,])" + _NUMBER + r"(?![\w])", re.VERBOSE)
-_UNIT = r"(?:(?:\s|\\[, ]|~)*(?:\\(?:text|mathrm)\{[^{}\d]{1,30}\}|[^\W\d_][^\d\n]{0,30}))?"
+_UNIT = r"(?:(?:\s|\\[, ]|~)*(?P<suffix>\\(?:text|mathrm)\{[^{}\d]{1,30}\}|[^\W\d_][^\d\n]{0,30}))?"
 _WITH_UNIT = re.compile(_NUMBER + _UNIT + r"[.!]?", re.VERBOSE)
 _WITHOUT_UNIT = re.compile(_NUMBER + r"[.!]?", re.VERBOSE)
 
@@ -39,9 +39,10 @@ _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _WORDS = {w: i for i, w in enumerate(_UNITS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
 _NUMBER_WORD = re.compile(
     r"(?:(?P<tens>" + "|".join(_TENS) + r")[\s-](?P<unit>" + "|".join(_UNITS[1:10]) + r")"
-    r"|(?P<word>" + "|".join(_WORDS) + r"))[.!]?",
+    r"|(?P<word>" + "|".join(_WORDS) + r"))(?:\s+(?P<suffix>[^\W\d_][^\d\n]{0,30}))?[.!]?",
     re.IGNORECASE,
 )
+_ANY_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
 
 
 class Number(NamedTuple):
@@ -80,24 +81,30 @@ def _from_match(m: re.Match[str]) -> Number | None:
     return Number(value, bool(g["pct"]))
 
 
+def _names_a_number(m: re.Match[str]) -> bool:
+    """Whether the unit after a number names another number ("3 or four")."""
+    suffix = m.groupdict().get("suffix")
+    return bool(suffix and _ANY_NUMBER_WORD.search(suffix))
+
+
 def parse_number(text: str, units: bool = True) -> Number | None:
     """Read `text` as one number (with a trailing unit if `units`); None when it is anything else.
 
     >>> parse_number("1,024")
     Number(value=Fraction(1024, 1), percent=False)
-    >>> parse_number(r"\\frac{3}{4}").value, parse_number("12 kg").value, parse_number("Seven.").value
+    >>> parse_number(r"\\frac{3}{4}").value, parse_number("12 kg").value, parse_number("Seven beeps.").value
     (Fraction(3, 4), Fraction(12, 1), Fraction(7, 1))
-    >>> parse_number("3 or 4") is None, parse_number("12x", units=False) is None
-    (True, True)
+    >>> parse_number("3 or 4") is None, parse_number("one or two") is None, parse_number("12x", units=False) is None
+    (True, True, True)
     """
     if len(text) > 4 * MAX_DIGITS:
         return None
     text = text.strip()
     m = (_WITH_UNIT if units else _WITHOUT_UNIT).fullmatch(text)
     if m:
-        return _from_match(m)
+        return None if _names_a_number(m) else _from_match(m)
     w = _NUMBER_WORD.fullmatch(text) if units else None
-    if w is None:
+    if w is None or _names_a_number(w):
         return None
     if w["word"]:
         return Number(Fraction(_WORDS[w["word"].lower()]))
