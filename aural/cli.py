@@ -2,6 +2,8 @@
 
     aural score [IN.jsonl] [-o OUT.jsonl] [--recipe NAME|PATH]
     aural audit [--recipe NAME|PATH] [--catalogue FILE]... [--no-builtin]
+    aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N]
+    aural openrlhf-reward-path
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
 hack; 2 bad usage (a missing file, a recipe that does not load).
@@ -10,7 +12,9 @@ hack; 2 bad usage (a missing file, a recipe that does not load).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
+import os
 import sys
 from importlib import resources
 from typing import Sequence
@@ -18,6 +22,7 @@ from typing import Sequence
 from aural.rewards.audit import CatalogueError, findings_table, load_catalogue, run_audit
 from aural.rewards.recipe import DEFAULT_RECIPE, RecipeError, load_recipe
 from aural.rewards.scored_jsonl import score_jsonl
+from aural.rewards.server import DEFAULT_MAX_BODY_BYTES, serve
 
 USAGE_ERROR = 2
 
@@ -40,6 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit.add_argument("--catalogue", action="append", default=[], help="a TOML file of more patterns")
     audit.add_argument("--no-builtin", action="store_true", help="leave out the built-in patterns")
     audit.set_defaults(run=_audit)
+
+    server = commands.add_parser("serve", help="serve a recipe over OpenRLHF's remote reward protocol")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    server.add_argument("--port", type=int, default=5000, help="port to listen on; 0 picks a free one")
+    server.add_argument("--recipe", default=DEFAULT_RECIPE, help="a shipped recipe name or a TOML path")
+    server.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)")
+    server.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, help="larger bodies get 413")
+    server.set_defaults(run=_serve)
+
+    path = commands.add_parser("openrlhf-reward-path", help="print the path of the OpenRLHF reward file")
+    path.set_defaults(run=_openrlhf_reward_path)
 
     args = parser.parse_args(argv)
     try:
@@ -73,6 +89,19 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"\n{len(hacks)} pattern(s) earn more than an honest answer under {recipe.name}: {', '.join(hacks)}")
         return 1
     print(f"\nno pattern out-earns an honest answer under {recipe.name}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    def ready(url: str) -> None:
+        print(f"serving {args.recipe} with {args.workers} process(es) at {url}", flush=True)
+
+    serve(args.recipe, args.host, args.port, args.workers, int(args.max_body_mb * 2**20), on_ready=ready)
+    return 0
+
+
+def _openrlhf_reward_path(args: argparse.Namespace) -> int:
+    print(importlib.util.find_spec("aural.rewards.openrlhf").origin)
     return 0
 
 

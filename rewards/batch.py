@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +23,19 @@ from .recipe import Recipe, RewardResult
 from .table import plain_table
 
 PROGRESS_FROM = 256
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    """A long-lived pool per size (and per process, for forked children): batches come
+    often and concurrently, from trainers and the server, and starting threads is not free."""
+    key = (os.getpid(), threads)
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = ThreadPoolExecutor(threads, thread_name_prefix="aural-score")
+        return _pools[key]
 
 
 def score_batch(
@@ -37,14 +51,12 @@ def score_batch(
     threads = threads or 2 * (os.cpu_count() or 1)
     if progress is None:
         progress = len(samples) >= PROGRESS_FROM and sys.stderr.isatty()
-    bar = tqdm(total=len(samples), unit="sample", disable=not progress, desc=f"scoring ({recipe.name})")
-    with bar, ThreadPoolExecutor(threads, thread_name_prefix="aural-score") as pool:
-        in_parallel = threads > 1 and len(samples) >= 2 * threads
-        results = []
-        for result in (pool.map if in_parallel else map)(recipe.score, samples):
-            results.append(result)
-            bar.update()
-        return results
+    in_parallel = threads > 1 and len(samples) >= 2 * threads
+    scored = (_thread_pool(threads).map if in_parallel else map)(recipe.score, samples)
+    if not progress:
+        return list(scored)
+    return list(tqdm(scored, total=len(samples), unit="sample", desc=f"scoring ({recipe.name})"))
+
 
 @dataclass
 class Summary:

@@ -148,11 +148,11 @@ _shared_lock = threading.Lock()
 
 
 def shared_pool() -> MathPool:
-    """This process's pool, one worker per core, started on first use."""
+    """This process's pool, started on first use: ``AURAL_MATH_WORKERS`` workers, default one per core."""
     global _shared, _shared_pid
     with _shared_lock:
         if _shared is None or _shared_pid != os.getpid():
-            _shared = MathPool()
+            _shared = MathPool(int(os.environ.get("AURAL_MATH_WORKERS", "0")) or None)
             _shared_pid = os.getpid()
             atexit.register(_shared.close)
         return _shared

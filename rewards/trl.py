@@ -1,0 +1,190 @@
+"""Aural's reward recipes as TRL reward functions (GRPOTrainer, RLOOTrainer).
+
+    from aural.rewards.trl import reward_funcs
+    rewards = reward_funcs("step-audio-r1", eos_token_ids=[tokenizer.eos_token_id])
+    trainer = GRPOTrainer(model=..., reward_funcs=rewards.funcs,
+                          args=GRPOConfig(..., reward_weights=rewards.weights), train_dataset=...)
+
+The dataset's ``label`` column holds the label (a bare answer, a JSON string or
+an object) and its ``modality`` column the modality (default ``audio``).
+
+TRL weighs each reward function once for every sample, while a recipe weighs a
+component by route (step-audio-r1: accuracy 0.8 on audio, 1.0 on text). So a
+component whose weight differs between routes becomes one function per route
+(``audio/accuracy``, ``text/accuracy``); each function returns its component's
+raw score, or None for samples outside its route, and TRL's weighted sum then
+equals the recipe's sum. A recipe with gates or a truncation score adds one
+more function, ``overrides``, carrying the difference they make. TRL logs each
+function's mean as ``rewards/<name>/mean``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from aural.verifiers import FieldError, Sample
+
+from .batch import score_batch
+from .openrlhf_samples import DEFAULT_MODALITY, parse_label
+from .recipe import Recipe, RewardResult, RouteError, load_recipe
+
+
+@dataclass
+class TRLRewards:
+    """Reward functions for TRL and the `weights` to pass as ``reward_weights``."""
+
+    funcs: list[Callable[..., list[float | None]]]
+    weights: list[float]
+
+    @property
+    def names(self) -> list[str]:
+        """The names TRL logs the functions under."""
+        return [f.__name__ for f in self.funcs]
+
+
+def reward_funcs(
+    recipe: str | Recipe = "step-audio-r1",
+    combined: bool = False,
+    eos_token_ids: Iterable[int] | None = None,
+    label_column: str = "label",
+    modality_column: str = "modality",
+    default_modality: str = DEFAULT_MODALITY,
+) -> TRLRewards:
+    """TRL reward functions for `recipe`: one per component (per route where
+    weights differ), or with `combined` a single function returning the total.
+
+    `eos_token_ids` lets a completion that does not end with one of them count
+    as truncated (``finish_reason`` ``length``); without it none is.
+
+    >>> rewards = reward_funcs("step-audio-r1")
+    >>> rewards.names, rewards.weights
+    (['audio/accuracy', 'text/accuracy', 'format', 'overrides'], [0.8, 1.0, 0.2, 1.0])
+    >>> completions = [[{"role": "assistant", "content": "<think>Meow.</think>(B)"}], "(A)"]
+    >>> columns = {"label": ['{"answer": "B", "choices": ["a dog", "a cat"]}', "B"], "modality": ["audio", "text"]}
+    >>> [f(prompts=["", ""], completions=completions, **columns) for f in rewards.funcs]
+    [[1.0, None], [None, 0.0], [1.0, None], [0.0, 0.0]]
+    """
+    recipe = load_recipe(recipe)
+    scorer = _BatchScorer(recipe, frozenset(eos_token_ids or ()), label_column, modality_column, default_modality)
+    if combined:
+        return TRLRewards([_named(recipe.name, lambda results: [r.total if r else None for r in results], scorer)], [1.0])
+    funcs, weights = [], []
+    for name, routes, weight in _split_by_weight(recipe):
+        funcs.append(_named(name, _component_scores(name.rsplit("/", 1)[-1], routes), scorer))
+        weights.append(weight)
+    routes = _all_routes(recipe)
+    if recipe.truncated is not None or any(c.gate for _, route in routes for c in route.components):
+        weights_by_route = {name: {c.name: c.weight for c in route.components} for name, route in routes}
+        funcs.append(_named("overrides", _overrides(weights_by_route), scorer))
+        weights.append(1.0)
+    return TRLRewards(funcs, weights)
+
+
+def _all_routes(recipe: Recipe) -> list[tuple[str, Any]]:
+    routes = []
+    for name, route in recipe.routes.items():
+        routes.append((name, route))
+        routes.extend((f"{name}.{kind}", sub) for kind, sub in route.by_kind.items())
+    return routes
+
+
+def _split_by_weight(recipe: Recipe) -> list[tuple[str, frozenset[str], float]]:
+    """(function name, the routes it covers, weight) for every component."""
+    weights: dict[str, dict[str, float]] = {}
+    for route_name, route in _all_routes(recipe):
+        for component in route.components:
+            weights.setdefault(component.name, {})[route_name] = component.weight
+    split = []
+    for component, by_route in weights.items():
+        if len(set(by_route.values())) == 1:
+            split.append((component, frozenset(by_route), next(iter(by_route.values()))))
+        else:
+            split.extend((f"{route}/{component}", frozenset([route]), weight) for route, weight in by_route.items())
+    return split
+
+
+def _component_scores(component: str, routes: frozenset[str]) -> Callable[[list], list[float | None]]:
+    def scores(results: list[RewardResult | None]) -> list[float | None]:
+        return [
+            r.components[component].score if r and r.route in routes and component in r.components else None
+            for r in results
+        ]
+
+    return scores
+
+
+def _overrides(weights_by_route: dict[str, dict[str, float]]) -> Callable[[list], list[float | None]]:
+    def overrides(results: list[RewardResult | None]) -> list[float | None]:
+        """What gates and the truncation score change: the total minus the weighted sum."""
+        out: list[float | None] = []
+        for r in results:
+            if r is None:
+                out.append(None)
+                continue
+            weighted = sum(w * r.components[name].score for name, w in weights_by_route[r.route].items())
+            out.append(round(r.total - weighted, 12))
+        return out
+
+    return overrides
+
+
+def _named(name: str, pick: Callable[[list], list], scorer: _BatchScorer) -> Callable[..., list]:
+    def reward(prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None, **columns: Any) -> list:
+        return pick(scorer.results(prompts, completions, completion_ids, columns))
+
+    reward.__name__ = reward.__qualname__ = name
+    return reward
+
+
+class _BatchScorer:
+    """Scores a TRL batch once for all the functions that read it."""
+
+    def __init__(self, recipe: Recipe, eos: frozenset[int], label_column: str, modality_column: str, modality: str):
+        self.recipe, self.eos = recipe, eos
+        self.label_column, self.modality_column, self.modality = label_column, modality_column, modality
+        self._last: tuple[Any, list[RewardResult | None]] | None = None
+
+    def results(self, prompts, completions, completion_ids, columns) -> list[RewardResult | None]:
+        if self._last is not None and self._last[0] is completions:
+            return self._last[1]
+        if self.label_column not in columns:
+            raise KeyError(f"the dataset has no {self.label_column!r} column for Aural's reward to read")
+        samples = [self._sample(i, prompts, completions, completion_ids, columns) for i in range(len(completions))]
+        scored = iter(score_batch(self.recipe, [s for s in samples if s is not None], progress=False))
+        results = [next(scored) if s is not None else None for s in samples]
+        self._last = (completions, results)
+        return results
+
+    def _sample(self, i: int, prompts, completions, completion_ids, columns) -> Sample | None:
+        ids = completion_ids[i] if completion_ids is not None else None
+        truncated = bool(self.eos and ids and ids[-1] not in self.eos)
+        modalities = columns.get(self.modality_column)
+        try:
+            label, modality = parse_label(columns[self.label_column][i], self.modality)
+            sample = Sample(
+                _text(completions[i]),
+                label,
+                modalities[i] if modalities is not None else modality,
+                prompt=prompts[i] if isinstance(prompts[i], str) else "",
+                finish_reason="length" if truncated else "stop",
+            )
+            self.recipe.route_for(sample)
+        except (FieldError, RouteError):
+            return None
+        return sample
+
+
+def _text(completion: Any) -> str:
+    """A plain completion, or the assistant text of a conversational one."""
+    if isinstance(completion, str):
+        return completion
+    parts = []
+    for message in completion:
+        content = message.get("content", "")
+        if isinstance(content, str):
+            parts.append(content)
+        else:
+            parts.extend(part.get("text", "") for part in content if isinstance(part, dict))
+    return "".join(parts)
+
