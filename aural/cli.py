@@ -4,6 +4,7 @@
     aural audit [--recipe NAME|PATH] [--catalogue FILE]... [--no-builtin]
     aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N]
     aural openrlhf-reward-path
+    aural tiny-policy DIR [--seed 0]
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
 hack; 2 bad usage (a missing file, a recipe that does not load).
@@ -57,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = commands.add_parser("openrlhf-reward-path", help="print the path of the OpenRLHF reward file")
     path.set_defaults(run=_openrlhf_reward_path)
 
+    tiny = commands.add_parser("tiny-policy", help="write the tiny random-weight Qwen2-Audio used in tests and demos")
+    tiny.add_argument("folder", help="where to write it")
+    tiny.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
+    tiny.set_defaults(run=_tiny_policy)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -102,6 +108,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _openrlhf_reward_path(args: argparse.Namespace) -> int:
     print(importlib.util.find_spec("aural.rewards.openrlhf").origin)
+    return 0
+
+
+def _tiny_policy(args: argparse.Namespace) -> int:
+    from aural.policy.tiny import write_tiny_policy  # torch and transformers: only for this command
+
+    print(write_tiny_policy(args.folder, args.seed))
     return 0
 
 

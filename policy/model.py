@@ -1,0 +1,151 @@
+"""`AudioPolicy`: an audio language model loaded from a local folder, with
+sampling (`generate`) and teacher-forced log-probabilities (`logprobs`).
+
+Qwen2-Audio loads as `Qwen2AudioForConditionalGeneration`; other audio LLMs
+that ship their own modeling code (Step-Audio-R1: a 25 Hz audio encoder, an
+adaptor downsampling x2 to 12.5 Hz, a Qwen2.5 decoder) load through
+``trust_remote_code`` with their own processor. Nothing is fetched from a hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, Qwen2AudioForConditionalGeneration
+
+from .prompt import Prompt, PromptBuilder, _local_folder
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+BUILT_IN = {"qwen2_audio": Qwen2AudioForConditionalGeneration}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One sampled response: its text (without the end-of-sequence token), token ids
+    (with it, when generation stopped), token counts and why it ended (``stop`` or ``length``)."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    prompt_tokens: int
+    finish_reason: str
+
+    @property
+    def response_tokens(self) -> int:
+        """How many tokens were generated."""
+        return len(self.token_ids)
+
+
+class AudioPolicy:
+    """A loaded audio LLM. Build one with `AudioPolicy.from_pretrained(folder)`."""
+
+    def __init__(self, model: torch.nn.Module, processor: Any, prompts: PromptBuilder):
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.prompts = prompts
+        eos = model.generation_config.eos_token_id
+        self.eos_token_ids = frozenset([eos] if isinstance(eos, int) else eos or [self.tokenizer.eos_token_id])
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | Path, dtype: str = "float32", device: str = "cpu", trust_remote_code: bool = False
+    ) -> AudioPolicy:
+        """Load the model, processor and chat template in `folder`.
+
+        >>> AudioPolicy.from_pretrained("/no/such/model")
+        Traceback (most recent call last):
+        FileNotFoundError: /no/such/model: no such model folder (models load from local folders only)
+        """
+        path = _local_folder(folder)
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        config = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
+        model_class = BUILT_IN.get(config.model_type)
+        if model_class is None and not trust_remote_code:
+            raise ValueError(
+                f"{path}: model type {config.model_type!r} is not built in ({', '.join(BUILT_IN)}); "
+                "pass trust_remote_code=True for a model that ships its own modeling code"
+            )
+        loader = model_class or AutoModelForCausalLM
+        model = loader.from_pretrained(
+            path, dtype=DTYPES[dtype], local_files_only=True, trust_remote_code=trust_remote_code
+        ).to(device)
+        model.eval()
+        processor = AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
+        prompts = PromptBuilder(processor.tokenizer, processor.feature_extractor.sampling_rate)
+        return cls(model, processor, prompts)
+
+    def inputs(self, prompt: Prompt) -> dict[str, torch.Tensor]:
+        """The model's inputs for `prompt`: token ids with each audio placeholder expanded, and the audio features."""
+        audios = list(prompt.audios) or None
+        batch = self.processor(
+            text=[prompt.text],
+            audio=audios,
+            sampling_rate=self.prompts.sampling_rate,
+            return_tensors="pt",
+        )
+        return {k: v.to(self.model.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 16,
+        max_new_tokens: int = 10_240,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        ignore_eos: bool = False,
+    ) -> list[list[Generation]]:
+        """`n` responses to each prompt, sampled with transformers (greedy at temperature 0).
+
+        The KV cache grows one step per token, so memory grows linearly with the length.
+        `ignore_eos` keeps sampling to `max_new_tokens` (for fixed-length benchmarks).
+        """
+        results = []
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            for prompt in prompts:
+                inputs = self.inputs(prompt)
+                prompt_length = inputs["input_ids"].shape[1]
+                sampling = temperature > 0
+                rows = self.model.generate(
+                    **inputs,
+                    do_sample=sampling,
+                    temperature=temperature if sampling else None,
+                    top_p=top_p if sampling else None,
+                    max_new_tokens=max_new_tokens,
+                    min_new_tokens=max_new_tokens if ignore_eos else None,
+                    num_return_sequences=n if sampling else 1,  # greedy: one decode serves all n
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+                generations = [self._generation(row[prompt_length:].tolist(), prompt_length) for row in rows]
+                results.append(generations if sampling else generations * n)
+        return results
+
+    def _generation(self, new_tokens: list[int], prompt_tokens: int) -> Generation:
+        end = next((i for i, token in enumerate(new_tokens) if token in self.eos_token_ids), None)
+        if end is None:
+            return Generation(self.tokenizer.decode(new_tokens), tuple(new_tokens), prompt_tokens, "length")
+        return Generation(self.tokenizer.decode(new_tokens[:end]), tuple(new_tokens[: end + 1]), prompt_tokens, "stop")
+
+    @torch.inference_mode()
+    def logprobs(self, prompt: Prompt, response: str | Sequence[int]) -> torch.Tensor:
+        """The log-probability of each response token given the prompt and its audio.
+
+        `response` is text (tokenized without special tokens added) or token ids.
+        """
+        inputs = self.inputs(prompt)
+        ids = self.tokenizer(response, add_special_tokens=False)["input_ids"] if isinstance(response, str) else list(response)
+        if not ids:
+            return torch.zeros(0)
+        response_ids = torch.tensor([ids], device=self.model.device)
+        prompt_length = inputs["input_ids"].shape[1]
+        inputs["input_ids"] = torch.cat([inputs["input_ids"], response_ids], dim=1)
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        logits = self.model(**inputs).logits[0, prompt_length - 1 : -1].float()
+        return torch.log_softmax(logits, dim=-1).gather(1, response_ids[0].unsqueeze(1)).squeeze(1).cpu()

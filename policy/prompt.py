@@ -1,0 +1,85 @@
+"""Prompts: chat messages with audio parts -> the model's chat template, and the audio.
+
+This is the one place that knows templates. A `Prompt` holds the rendered text,
+with one audio placeholder per clip as the template writes it (vLLM and the HF
+processor each expand it to the clip's length), and the clips themselves as
+16 kHz mono waveforms. Step-Audio-R1 style models think first: with
+`prefill_think` the assistant turn opens with ``<think>`` already written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from .audio import MODEL_RATE, load_audio
+
+THINK_OPEN = "<think>"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt and its audio clips, in placeholder order."""
+
+    text: str
+    audios: tuple[np.ndarray, ...] = field(default=(), compare=False)
+
+
+class PromptBuilder:
+    """Renders chat messages with a tokenizer's chat template.
+
+    Message content is a string or a list of parts: ``{"type": "text", "text": …}``
+    and ``{"type": "audio", "audio": PATH | BYTES | ARRAY}`` (an array is taken to be
+    at the model's rate unless the part gives ``"sampling_rate"``).
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, sampling_rate: int = MODEL_RATE, think_open: str = THINK_OPEN):
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError("the tokenizer has no chat template")
+        self.tokenizer = tokenizer
+        self.sampling_rate = sampling_rate
+        self.think_open = think_open
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, **options: Any) -> PromptBuilder:
+        """The builder of a local model folder (its tokenizer and chat template only)."""
+        return cls(AutoTokenizer.from_pretrained(_local_folder(folder), local_files_only=True), **options)
+
+    def build(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> Prompt:
+        """Render `messages`, ending with the assistant turn opened (and thinking, with `prefill_think`)."""
+        rendered, audios = [], []
+        for message in messages:
+            content = message["content"]
+            if isinstance(content, str):
+                rendered.append(dict(message))
+                continue
+            parts = []
+            for part in content:
+                if part.get("type") == "audio":
+                    rate = part.get("sampling_rate", self.sampling_rate)
+                    audios.append(load_audio(part["audio"], self.sampling_rate, rate))
+                    parts.append({"type": "audio"})
+                else:
+                    parts.append(dict(part))
+            rendered.append({**message, "content": parts})
+        text = self.tokenizer.apply_chat_template(rendered, tokenize=False, add_generation_prompt=True)
+        if prefill_think:
+            text += self.think_open + "\n"
+        return Prompt(text, tuple(audios))
+
+    def question(self, question: str, audio: Any = None, system: str | None = None, prefill_think: bool = False) -> Prompt:
+        """A one-turn prompt: the clip (if any), then the question."""
+        content: list[dict[str, Any]] = [{"type": "audio", "audio": audio}] if audio is not None else []
+        content.append({"type": "text", "text": question})
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
+        return self.build(messages, prefill_think)
+
+
+def _local_folder(folder: str | Path) -> str:
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"{folder}: no such model folder (models load from local folders only)")
+    return str(folder)

@@ -1,0 +1,158 @@
+"""The tiny offline policy: a random-weight Qwen2-Audio small enough for CPU tests.
+
+`write_tiny_policy(folder)` writes a complete checkpoint with nothing from a
+hub: a byte-level BPE tokenizer trained here on a few hundred sentences (with
+Qwen2-Audio's special tokens and ``<think>``/``</think>``), a Whisper feature
+extractor (128 mel bins, 16 kHz, 30 s), the Qwen2-Audio processor and chat
+template, and a two-layer model with 64-wide attention heads, as vLLM's CPU
+backend needs. Weights are saved under the names of the released Qwen2-Audio
+checkpoints (``language_model.model.*``), which both transformers and vLLM load.
+The same seed always gives the same files. `tiny_policy()` builds it once per
+seed and caches it.
+
+    aural tiny-policy DIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import (
+    PreTrainedTokenizerFast,
+    Qwen2AudioConfig,
+    Qwen2AudioForConditionalGeneration,
+    Qwen2AudioProcessor,
+    WhisperFeatureExtractor,
+)
+
+VERSION = 1  # part of the cache key: bump it when the files change
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"]
+THINK_TOKENS = ["<think>", "</think>"]
+CHAT_TEMPLATE = (
+    "{% set audio_count = namespace(value=0) %}"
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'audio' or 'audio' in content or 'audio_url' in content %}"
+    "{% set audio_count.value = audio_count.value + 1 %}Audio {{ audio_count.value }}: <|audio_bos|><|AUDIO|><|audio_eos|>\n"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_WORDS = (
+    "the a an is it of in on and then so which what how many first second tone pitch higher lower rises falls "
+    "beep beeps sound clip speaker voice music drum rhythm tempo loud soft background noise rain dog cat car "
+    "bell answer option choice reasoning hear heard listen count one two three four five six seven eight nine ten"
+).split()
+
+
+def _corpus() -> list[str]:
+    lines = [" ".join(_WORDS[i:] + _WORDS[:i]) for i in range(len(_WORDS))]
+    lines += [f"The answer is ({letter})." for letter in "ABCD"] + ["0 1 2 3 4 5 6 7 8 9 . , ? ! ( ) : ; \\boxed{ }"]
+    return lines
+
+
+def _tokenizer() -> PreTrainedTokenizerFast:
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(
+        _corpus() * 8,
+        trainers.BpeTrainer(
+            vocab_size=1024, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE
+    )
+    tokenizer.add_tokens(THINK_TOKENS)  # ordinary tokens: decoding keeps them
+    return tokenizer
+
+
+def write_tiny_policy(folder: str | Path, seed: int = 0) -> Path:
+    """Write the tiny policy's checkpoint to `folder` (created); returns it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer()
+    features = WhisperFeatureExtractor(
+        feature_size=128, sampling_rate=16_000, hop_length=160, chunk_length=30, n_fft=400, return_attention_mask=True
+    )
+    Qwen2AudioProcessor(feature_extractor=features, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
+    config = Qwen2AudioConfig(
+        audio_config={
+            "d_model": 128, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 256,
+            "num_mel_bins": 128, "max_source_positions": 1500,
+        },
+        text_config={
+            "vocab_size": len(tokenizer), "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "num_key_value_heads": 2, "max_position_embeddings": 16_384,
+            "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id, "tie_word_embeddings": False,
+        },
+        audio_token_index=tokenizer.convert_tokens_to_ids("<|AUDIO|>"),
+    )
+    config.eos_token_id = tokenizer.eos_token_id
+    torch.manual_seed(seed)
+    model = Qwen2AudioForConditionalGeneration(config)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    _use_released_weight_names(folder)
+    return folder
+
+
+# What transformers may write (it has written each of these) -> the released layout.
+_RELEASED_PREFIXES = (
+    ("model.language_model.", "language_model.model."),
+    ("language_model.model.model.", "language_model.model."),
+    ("model.audio_tower.", "audio_tower."),
+    ("model.multi_modal_projector.", "multi_modal_projector."),
+    ("lm_head.", "language_model.lm_head."),
+)
+
+
+def _use_released_weight_names(folder: Path) -> None:
+    """Rename the saved tensors to the layout of the released checkpoints
+    (``audio_tower.*``, ``multi_modal_projector.*``, ``language_model.model.*``,
+    ``language_model.lm_head.*``): vLLM reads only that layout."""
+    path = folder / "model.safetensors"
+    renamed = {}
+    for name, tensor in load_file(path).items():
+        for old, new in _RELEASED_PREFIXES:
+            if name.startswith(old):
+                name = new + name[len(old) :]
+                break
+        renamed[name] = tensor.contiguous()
+    save_file(renamed, path, metadata={"format": "pt"})
+
+
+def tiny_policy(seed: int = 0) -> Path:
+    """The tiny policy for `seed`, built on first use under ``AURAL_CACHE``
+    (default ``~/.cache/aural``) and reused after."""
+    cache = Path(os.environ.get("AURAL_CACHE", Path.home() / ".cache" / "aural"))
+    folder = cache / f"tiny-policy-v{VERSION}-seed{seed}"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    cache.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=cache))
+    write_tiny_policy(building, seed)
+    try:
+        building.rename(folder)  # whole or not at all; a concurrent builder may have won
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+    return folder
+
+
+def describe(folder: str | Path) -> dict:
+    """The model sizes of a policy folder, for reports."""
+    config = json.loads((Path(folder) / "config.json").read_text())
+    return {"text": config["text_config"], "audio": config["audio_config"]}

@@ -1,0 +1,142 @@
+"""The tiny offline policy, loaded with transformers: prompts, sampling, log-probabilities, errors, sharding."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aural.cli import main
+from aural.policy.model import AudioPolicy
+from aural.policy.sharding import Cluster, ShardingError, plan_sharding
+from aural.policy.tiny import tiny_policy, write_tiny_policy
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return AudioPolicy.from_pretrained(tiny_policy())
+
+
+def tone(frequency, seconds=1.0, rate=16_000):
+    return (0.5 * np.sin(2 * np.pi * frequency * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+def digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_the_tiny_policy_is_the_same_for_a_seed_and_differs_across_seeds(tmp_path, capsys):
+    assert main(["tiny-policy", str(tmp_path / "a")]) == 0
+    write_tiny_policy(tmp_path / "b", seed=0)
+    write_tiny_policy(tmp_path / "c", seed=1)
+    a, b, c = (digests(tmp_path / name) for name in "abc")
+    assert a == b
+    assert a["model.safetensors"] != c["model.safetensors"] and a["tokenizer.json"] == c["tokenizer.json"]
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    for part in ("text_config", "audio_config"):
+        sizes = config[part]
+        heads = sizes.get("num_attention_heads") or sizes["encoder_attention_heads"]
+        assert (sizes.get("hidden_size") or sizes["d_model"]) // heads >= 64  # vLLM's CPU attention needs it
+
+
+def test_prompts_render_the_template_with_one_placeholder_per_clip(policy):
+    prompt = policy.prompts.question("Which tone is higher?", tone(440), system="Listen carefully.", prefill_think=True)
+    assert prompt.text.startswith("<|im_start|>system\nListen carefully.<|im_end|>\n<|im_start|>user\n")
+    assert prompt.text.count("<|AUDIO|>") == 1
+    assert prompt.text.endswith("<|im_start|>assistant\n<think>\n")
+    two = policy.prompts.build(
+        [{"role": "user", "content": [{"type": "audio", "audio": tone(440)}, {"type": "audio", "audio": tone(220, rate=8_000), "sampling_rate": 8_000}, {"type": "text", "text": "Which is higher?"}]}]
+    )
+    assert two.text.count("<|AUDIO|>") == 2 and [len(a) for a in two.audios] == [16_000, 16_000]
+    assert not policy.prompts.question("2+2?").audios
+
+
+def test_generate_samples_n_responses_with_counts_and_finish_reasons(policy):
+    prompts = [policy.prompts.question("How many beeps?", tone(880)), policy.prompts.question("What is 2+2?")]
+    batches = policy.generate(prompts, n=16, max_new_tokens=24, temperature=1.0, seed=0)
+    assert [len(b) for b in batches] == [16, 16]
+    audio_tokens = policy.inputs(prompts[0])["input_ids"].shape[1]
+    for batch, prompt_tokens in zip(batches, (audio_tokens, policy.inputs(prompts[1])["input_ids"].shape[1])):
+        for g in batch:
+            assert g.prompt_tokens == prompt_tokens
+            assert 1 <= g.response_tokens <= 24
+            assert g.finish_reason == ("stop" if g.token_ids[-1] in policy.eos_token_ids else "length")
+            assert (g.finish_reason == "length") == (g.response_tokens == 24 and g.token_ids[-1] not in policy.eos_token_ids)
+    assert audio_tokens > prompts[0].text.count("<|im_start|>") + 25  # the clip became ~25 audio tokens a second
+    again = policy.generate(prompts[:1], n=16, max_new_tokens=24, seed=0)
+    assert [g.token_ids for g in again[0]] == [g.token_ids for g in batches[0]]
+    other = policy.generate(prompts[:1], n=16, max_new_tokens=24, seed=1)
+    assert [g.token_ids for g in other[0]] != [g.token_ids for g in batches[0]]
+
+
+def test_greedy_decoding_is_deterministic_without_a_seed(policy):
+    prompt = policy.prompts.question("Which tone?", tone(440))
+    first, second = (policy.generate([prompt], n=2, max_new_tokens=12, temperature=0.0)[0] for _ in range(2))
+    assert first[0].token_ids == first[1].token_ids == second[0].token_ids
+
+
+def test_logprobs_see_the_audio(policy):
+    response = "<think>The second tone is higher.</think>The answer is (B)."
+    with_tone = policy.logprobs(policy.prompts.question("Which tone is higher?", tone(440), prefill_think=True), response)
+    with_silence = policy.logprobs(policy.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True), response)
+    assert with_tone.shape == with_silence.shape == (len(policy.tokenizer(response, add_special_tokens=False)["input_ids"]),)
+    assert (with_tone <= 0).all() and torch.isfinite(with_tone).all()
+    assert not torch.allclose(with_tone, with_silence)
+
+
+def test_logprobs_match_the_sampler(policy):
+    """Teacher-forced log-probabilities equal the generator's own, token by token."""
+    prompt = policy.prompts.question("Count the beeps.", tone(660))
+    inputs = policy.inputs(prompt)
+    out = policy.model.generate(**inputs, do_sample=False, max_new_tokens=8, output_scores=True, return_dict_in_generate=True)
+    tokens = out.sequences[0, inputs["input_ids"].shape[1] :]
+    from_scores = torch.stack([torch.log_softmax(s[0].float(), -1)[t] for s, t in zip(out.scores, tokens)])
+    torch.testing.assert_close(policy.logprobs(prompt, tokens.tolist()), from_scores, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_10240_token_generation_completes(policy):
+    (batch,) = policy.generate([policy.prompts.question("Think at length.", tone(440))], n=1, max_new_tokens=10_240, seed=0, ignore_eos=True)
+    assert (batch[0].response_tokens, batch[0].finish_reason) == (10_240, "length")
+
+
+def test_loading_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        AudioPolicy.from_pretrained(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        AudioPolicy.from_pretrained(tiny_policy(), dtype="float8")
+    folder = tmp_path / "text_only"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "qwen2", "hidden_size": 64, "num_attention_heads": 1}))
+    with pytest.raises(ValueError, match="pass trust_remote_code=True"):
+        AudioPolicy.from_pretrained(folder)
+
+
+def test_sharding_plans_and_impossible_shapes():
+    plan = plan_sharding(tiny_policy(), Cluster(nodes=2, gpus_per_node=4))
+    assert (plan.tensor_parallel, plan.vllm_engines) == (1, 8)
+    args = plan.openrlhf_args()
+    assert args["--ds.zero_stage"] == 3 and args["--vllm.num_engines"] == 8 and args["--actor.num_nodes"] == 2
+    assert plan_sharding(tiny_policy(), Cluster(1, 8), tensor_parallel=2).vllm_engines == 4
+    for tp, message in [(3, "does not divide the cluster's 8 GPUs"), (16, "more than the 8 GPUs of a node"), (0, ">= 1")]:
+        with pytest.raises(ShardingError, match=message):
+            plan_sharding(tiny_policy(), Cluster(1, 8), tensor_parallel=tp)
+    with pytest.raises(ShardingError, match="does not divide the 2 attention heads"):
+        plan_sharding(tiny_policy(), Cluster(1, 4), tensor_parallel=4)
+    with pytest.raises(ShardingError, match="at least one node"):
+        plan_sharding(tiny_policy(), Cluster(0, 8))
+
+
+def test_a_large_policy_gets_enough_tensor_parallelism():
+    from transformers import Qwen2AudioConfig
+
+    step_audio_sized = Qwen2AudioConfig(text_config={
+        "hidden_size": 5120, "intermediate_size": 27648, "num_hidden_layers": 64,
+        "num_attention_heads": 40, "num_key_value_heads": 8, "vocab_size": 152064,
+    })
+    plan = plan_sharding(step_audio_sized, Cluster(nodes=2, gpus_per_node=8, gpu_memory_gb=80))
+    assert 30e9 < plan.parameters < 40e9
+    assert plan.tensor_parallel == 2 and plan.vllm_engines == 8  # 65 GB of bf16 weights, 32.6 GB a GPU
+    with pytest.raises(ShardingError, match="do not fit"):
+        plan_sharding(step_audio_sized, Cluster(nodes=1, gpus_per_node=1, gpu_memory_gb=24))
