@@ -1,25 +1,41 @@
 """`AudioPolicy`: an audio language model loaded from a local folder, with
 sampling (`generate`) and teacher-forced log-probabilities (`logprobs`).
 
-Qwen2-Audio loads as `Qwen2AudioForConditionalGeneration`; other audio LLMs
-that ship their own modeling code (Step-Audio-R1: a 25 Hz audio encoder, an
-adaptor downsampling x2 to 12.5 Hz, a Qwen2.5 decoder) load through
-``trust_remote_code`` with their own processor. Nothing is fetched from a hub.
+Qwen2-Audio loads as `Qwen2AudioForConditionalGeneration`; the Qwen2.5-Omni
+thinker as `Qwen2_5OmniThinkerForConditionalGeneration`, from a thinker folder
+or from the thinker inside a full Qwen2.5-Omni checkpoint (the talker is left
+out). Other audio LLMs that ship their own modeling code (Step-Audio-R1: a 25 Hz
+audio encoder, an adaptor downsampling x2 to 12.5 Hz, a Qwen2.5 decoder) load
+through ``trust_remote_code`` with their own processor. Nothing is fetched
+from a hub.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, Qwen2AudioForConditionalGeneration
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModelForCausalLM,
+    AutoProcessor,
+    AutoTokenizer,
+    Qwen2_5OmniThinkerForConditionalGeneration,
+    Qwen2AudioForConditionalGeneration,
+)
 
+from .inputs import AudioInputs
 from .prompt import Prompt, PromptBuilder, _local_folder
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-BUILT_IN = {"qwen2_audio": Qwen2AudioForConditionalGeneration}
+BUILT_IN = {
+    "qwen2_audio": Qwen2AudioForConditionalGeneration,
+    "qwen2_5_omni_thinker": Qwen2_5OmniThinkerForConditionalGeneration,
+    "qwen2_5_omni": Qwen2_5OmniThinkerForConditionalGeneration,  # the thinker of a full checkpoint
+}
 
 
 @dataclass(frozen=True)
@@ -39,21 +55,25 @@ class Generation:
 
 
 class AudioPolicy:
-    """A loaded audio LLM. Build one with `AudioPolicy.from_pretrained(folder)`."""
+    """A loaded audio LLM. Build one with `AudioPolicy.from_pretrained(folder)`.
 
-    def __init__(self, model: torch.nn.Module, processor: Any, prompts: PromptBuilder):
+    `make_inputs(text, audios)` turns a rendered prompt and its clips into the
+    model's keyword arguments.
+    """
+
+    def __init__(self, model: torch.nn.Module, make_inputs: Callable[..., dict], tokenizer: Any, prompts: PromptBuilder):
         self.model = model
-        self.processor = processor
-        self.tokenizer = processor.tokenizer
+        self.make_inputs = make_inputs
+        self.tokenizer = tokenizer
         self.prompts = prompts
         eos = model.generation_config.eos_token_id
-        self.eos_token_ids = frozenset([eos] if isinstance(eos, int) else eos or [self.tokenizer.eos_token_id])
+        self.eos_token_ids = frozenset([eos] if isinstance(eos, int) else eos or [tokenizer.eos_token_id])
 
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, dtype: str = "float32", device: str = "cpu", trust_remote_code: bool = False
     ) -> AudioPolicy:
-        """Load the model, processor and chat template in `folder`.
+        """Load the model, its inputs and chat template in `folder`.
 
         >>> AudioPolicy.from_pretrained("/no/such/model")
         Traceback (most recent call last):
@@ -62,31 +82,34 @@ class AudioPolicy:
         path = _local_folder(folder)
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        config = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
-        model_class = BUILT_IN.get(config.model_type)
-        if model_class is None and not trust_remote_code:
+        local = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+        config = AutoConfig.from_pretrained(path, **local)
+        built_in = BUILT_IN.get(config.model_type)
+        if built_in is None and not trust_remote_code:
             raise ValueError(
                 f"{path}: model type {config.model_type!r} is not built in ({', '.join(BUILT_IN)}); "
                 "pass trust_remote_code=True for a model that ships its own modeling code"
             )
-        loader = model_class or AutoModelForCausalLM
-        model = loader.from_pretrained(
-            path, dtype=DTYPES[dtype], local_files_only=True, trust_remote_code=trust_remote_code
-        ).to(device)
+        if config.model_type == "qwen2_5_omni":
+            local.update(config=config.thinker_config, key_mapping={r"^thinker\.": ""})
+        model = (built_in or AutoModelForCausalLM).from_pretrained(path, dtype=DTYPES[dtype], **local).to(device)
         model.eval()
-        processor = AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
-        prompts = PromptBuilder(processor.tokenizer, processor.feature_extractor.sampling_rate)
-        return cls(model, processor, prompts)
+        if built_in is not None:
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            features = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)
+            make_inputs: Callable[..., dict] = AudioInputs(tokenizer, features)
+        else:
+            processor = AutoProcessor.from_pretrained(path, **local)
+            tokenizer, features = processor.tokenizer, processor.feature_extractor
+
+            def make_inputs(text: str, audios: Sequence[Any]) -> dict:
+                return processor(text=[text], audio=list(audios) or None, sampling_rate=features.sampling_rate, return_tensors="pt")
+
+        return cls(model, make_inputs, tokenizer, PromptBuilder(tokenizer, features.sampling_rate))
 
     def inputs(self, prompt: Prompt) -> dict[str, torch.Tensor]:
         """The model's inputs for `prompt`: token ids with each audio placeholder expanded, and the audio features."""
-        audios = list(prompt.audios) or None
-        batch = self.processor(
-            text=[prompt.text],
-            audio=audios,
-            sampling_rate=self.prompts.sampling_rate,
-            return_tensors="pt",
-        )
+        batch = self.make_inputs(prompt.text, prompt.audios)
         return {k: v.to(self.model.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
 
     @torch.inference_mode()

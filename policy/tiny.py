@@ -1,4 +1,5 @@
-"""The tiny offline policy: a random-weight Qwen2-Audio small enough for CPU tests.
+"""The tiny offline policies: random-weight Qwen2-Audio (and Qwen2.5-Omni thinker)
+models small enough for CPU tests.
 
 `write_tiny_policy(folder)` writes a complete checkpoint with nothing from a
 hub: a byte-level BPE tokenizer trained here on a few hundred sentences (with
@@ -8,14 +9,14 @@ template, and a two-layer model with 64-wide attention heads, as vLLM's CPU
 backend needs. Weights are saved under the names of the released Qwen2-Audio
 checkpoints (``language_model.model.*``), which both transformers and vLLM load.
 The same seed always gives the same files. `tiny_policy()` builds it once per
-seed and caches it.
+seed and caches it. `write_tiny_omni_thinker` writes a Qwen2.5-Omni thinker of
+the same sizes, with the same tokenizer.
 
     aural tiny-policy DIR
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -26,14 +27,22 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     PreTrainedTokenizerFast,
+    Qwen2_5OmniThinkerConfig,
+    Qwen2_5OmniThinkerForConditionalGeneration,
     Qwen2AudioConfig,
     Qwen2AudioForConditionalGeneration,
     Qwen2AudioProcessor,
     WhisperFeatureExtractor,
 )
 
-VERSION = 1  # part of the cache key: bump it when the files change
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"]
+VERSION = 2  # part of the cache key: bump it when the files change
+# The Qwen2.5-Omni names its processor looks the tokens up by.
+NAMED_TOKENS = {
+    "audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>",
+    "image_token": "<|IMAGE|>", "video_token": "<|VIDEO|>", "vision_bos_token": "<|vision_bos|>",
+    "vision_eos_token": "<|vision_eos|>",
+}
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED_TOKENS.values()]
 THINK_TOKENS = ["<think>", "</think>"]
 CHAT_TEMPLATE = (
     "{% set audio_count = namespace(value=0) %}"
@@ -73,40 +82,81 @@ def _tokenizer() -> PreTrainedTokenizerFast:
         ),
     )
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE
+        tokenizer_object=bpe,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        chat_template=CHAT_TEMPLATE,
+        extra_special_tokens=NAMED_TOKENS,
     )
     tokenizer.add_tokens(THINK_TOKENS)  # ordinary tokens: decoding keeps them
     return tokenizer
 
 
+def _features() -> WhisperFeatureExtractor:
+    return WhisperFeatureExtractor(
+        feature_size=128, sampling_rate=16_000, hop_length=160, chunk_length=30, n_fft=400, return_attention_mask=True
+    )
+
+
+def _encoder_sizes() -> dict:
+    return {"d_model": 128, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 256, "num_mel_bins": 128}
+
+
+def _decoder_sizes(tokenizer: PreTrainedTokenizerFast) -> dict:
+    return {
+        "vocab_size": len(tokenizer), "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "num_key_value_heads": 2, "max_position_embeddings": 16_384,
+        "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id, "tie_word_embeddings": False,
+    }
+
+
+def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Path) -> None:
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+
+
 def write_tiny_policy(folder: str | Path, seed: int = 0) -> Path:
-    """Write the tiny policy's checkpoint to `folder` (created); returns it."""
+    """Write the tiny Qwen2-Audio checkpoint to `folder` (created); returns it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = _tokenizer()
-    features = WhisperFeatureExtractor(
-        feature_size=128, sampling_rate=16_000, hop_length=160, chunk_length=30, n_fft=400, return_attention_mask=True
-    )
-    Qwen2AudioProcessor(feature_extractor=features, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
+    Qwen2AudioProcessor(feature_extractor=_features(), tokenizer=tokenizer, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
     config = Qwen2AudioConfig(
-        audio_config={
-            "d_model": 128, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 256,
-            "num_mel_bins": 128, "max_source_positions": 1500,
-        },
-        text_config={
-            "vocab_size": len(tokenizer), "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
-            "num_attention_heads": 2, "num_key_value_heads": 2, "max_position_embeddings": 16_384,
-            "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id, "tie_word_embeddings": False,
-        },
+        audio_config={**_encoder_sizes(), "max_source_positions": 1500},
+        text_config=_decoder_sizes(tokenizer),
         audio_token_index=tokenizer.convert_tokens_to_ids("<|AUDIO|>"),
     )
     config.eos_token_id = tokenizer.eos_token_id
     torch.manual_seed(seed)
-    model = Qwen2AudioForConditionalGeneration(config)
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
+    _save(Qwen2AudioForConditionalGeneration(config), tokenizer, folder)
     _use_released_weight_names(folder)
+    return folder
+
+
+def write_tiny_omni_thinker(folder: str | Path, seed: int = 0) -> Path:
+    """Write a tiny Qwen2.5-Omni thinker (audio encoder, a one-block vision encoder, decoder) to `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer()
+    tokenizer.save_pretrained(folder)
+    _features().save_pretrained(folder)
+    ids = tokenizer.convert_tokens_to_ids
+    head = 64  # M-RoPE splits it into temporal, height and width sections
+    config = Qwen2_5OmniThinkerConfig(
+        audio_config={**_encoder_sizes(), "output_dim": 128},
+        vision_config={"depth": 1, "hidden_size": 64, "intermediate_size": 64, "num_heads": 1, "out_hidden_size": 128, "fullatt_block_indexes": [0]},
+        text_config={
+            **_decoder_sizes(tokenizer),
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [head // 4, head // 8, head // 8]},
+        },
+        audio_token_index=ids("<|AUDIO|>"), image_token_index=ids("<|IMAGE|>"), video_token_index=ids("<|VIDEO|>"),
+        audio_start_token_id=ids("<|audio_bos|>"), audio_end_token_id=ids("<|audio_eos|>"),
+        vision_start_token_id=ids("<|vision_bos|>"), vision_end_token_id=ids("<|vision_eos|>"),
+        user_token_id=tokenizer("user", add_special_tokens=False)["input_ids"][0],
+    )
+    torch.manual_seed(seed)
+    _save(Qwen2_5OmniThinkerForConditionalGeneration(config), tokenizer, folder)
     return folder
 
 
@@ -151,8 +201,3 @@ def tiny_policy(seed: int = 0) -> Path:
         shutil.rmtree(building, ignore_errors=True)
     return folder
 
-
-def describe(folder: str | Path) -> dict:
-    """The model sizes of a policy folder, for reports."""
-    config = json.loads((Path(folder) / "config.json").read_text())
-    return {"text": config["text_config"], "audio": config["audio_config"]}

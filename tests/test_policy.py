@@ -140,3 +140,99 @@ def test_a_large_policy_gets_enough_tensor_parallelism():
     assert plan.tensor_parallel == 2 and plan.vllm_engines == 8  # 65 GB of bf16 weights, 32.6 GB a GPU
     with pytest.raises(ShardingError, match="do not fit"):
         plan_sharding(step_audio_sized, Cluster(nodes=1, gpus_per_node=1, gpu_memory_gb=24))
+
+
+def test_our_inputs_equal_the_qwen2_audio_processor(policy):
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(tiny_policy())
+    prompt = policy.prompts.build([{"role": "user", "content": [
+        {"type": "audio", "audio": tone(440, seconds=2.5)}, {"type": "audio", "audio": tone(880, seconds=0.3)},
+        {"type": "text", "text": "Which clip is higher?"}]}])
+    ours = policy.inputs(prompt)
+    theirs = processor(text=[prompt.text], audio=list(prompt.audios), sampling_rate=16_000, return_tensors="pt")
+    assert ours.keys() == {"input_ids", "attention_mask", "input_features", "feature_attention_mask"}
+    for key, value in ours.items():
+        assert torch.equal(value, theirs[key]), key
+    with pytest.raises(ValueError, match="1 <\\|AUDIO\\|> placeholders for 2 clips"):
+        policy.make_inputs("<|AUDIO|>", prompt.audios)
+
+
+@pytest.fixture(scope="module")
+def omni_thinker(tmp_path_factory):
+    from aural.policy.tiny import write_tiny_omni_thinker
+
+    return write_tiny_omni_thinker(tmp_path_factory.mktemp("omni_thinker"))
+
+
+def test_the_qwen2_5_omni_thinker_samples_and_hears(omni_thinker):
+    thinker = AudioPolicy.from_pretrained(omni_thinker)
+    prompt = thinker.prompts.question("Which tone is higher?", tone(440), prefill_think=True)
+    (batch,) = thinker.generate([prompt], n=4, max_new_tokens=8, seed=0)
+    assert len(batch) == 4 and all(g.prompt_tokens == thinker.inputs(prompt)["input_ids"].shape[1] for g in batch)
+    silent = thinker.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True)
+    response = "The answer is (B)."
+    assert not torch.allclose(thinker.logprobs(prompt, response), thinker.logprobs(silent, response))
+
+
+def test_the_thinker_loads_out_of_a_full_omni_checkpoint(omni_thinker, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    full = tmp_path / "omni"
+    full.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "preprocessor_config.json"):
+        (full / name).write_bytes((omni_thinker / name).read_bytes())
+    thinker_config = json.loads((omni_thinker / "config.json").read_text())
+    (full / "config.json").write_text(json.dumps({"model_type": "qwen2_5_omni", "architectures": ["Qwen2_5OmniForConditionalGeneration"], "thinker_config": thinker_config}))
+    weights = load_file(omni_thinker / "model.safetensors")
+    save_file({f"thinker.{name}": tensor for name, tensor in weights.items()}, full / "model.safetensors", metadata={"format": "pt"})
+    alone, inside = AudioPolicy.from_pretrained(omni_thinker), AudioPolicy.from_pretrained(full)
+    prompt = alone.prompts.question("Which tone?", tone(440))
+    torch.testing.assert_close(alone.logprobs(prompt, "(B)"), inside.logprobs(prompt, "(B)"))
+
+
+def write_step_audio_style(folder):
+    """A tiny model in Step-Audio-R1's shape that ships its own code (tests/step_audio_style)."""
+    import shutil
+    from pathlib import Path
+
+    from transformers import Qwen2Config
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    source = Path(__file__).parent / "step_audio_style"
+    folder.mkdir()
+    for code in source.glob("*.py"):
+        shutil.copy(code, folder / code.name)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        shutil.copy(tiny_policy() / name, folder / name)
+    features = json.loads((tiny_policy() / "processor_config.json").read_text())["feature_extractor"]
+    (folder / "preprocessor_config.json").write_text(json.dumps(features))
+    (folder / "processor_config.json").write_text(json.dumps({
+        "processor_class": "StepAudioStyleProcessor",
+        "auto_map": {"AutoProcessor": "processing_step_audio_style.StepAudioStyleProcessor"},
+    }))
+    vocab = json.loads((tiny_policy() / "config.json").read_text())["text_config"]["vocab_size"]
+    text = Qwen2Config(vocab_size=vocab, hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=2, eos_token_id=2, pad_token_id=0)
+    auto_map = {"AutoConfig": "configuration_step_audio_style.StepAudioStyleConfig",
+                "AutoModelForCausalLM": "modeling_step_audio_style.StepAudioStyleForCausalLM"}
+    config_class = get_class_from_dynamic_module(auto_map["AutoConfig"], str(folder))
+    model_class = get_class_from_dynamic_module(auto_map["AutoModelForCausalLM"], str(folder))
+    config = config_class(text_config=text.to_dict(), audio_token_id=json.loads((tiny_policy() / "config.json").read_text())["audio_token_index"],
+                          eos_token_id=2, auto_map=auto_map)
+    torch.manual_seed(0)
+    model_class(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_model_with_its_own_code_loads_through_trust_remote_code(tmp_path):
+    folder = write_step_audio_style(tmp_path / "step_audio_style")
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        AudioPolicy.from_pretrained(folder)
+    remote = AudioPolicy.from_pretrained(folder, trust_remote_code=True)
+    prompt = remote.prompts.question("Which tone is higher?", tone(440, seconds=2.0), prefill_think=True)
+    assert remote.inputs(prompt)["input_ids"].eq(remote.model.config.audio_token_id).sum() == 25  # 2 s at 12.5 Hz
+    (batch,) = remote.generate([prompt], n=3, max_new_tokens=6, seed=0)
+    assert len(batch) == 3 and all(1 <= g.response_tokens <= 6 for g in batch)
+    silent = remote.prompts.question("Which tone is higher?", np.zeros(32_000, np.float32), prefill_think=True)
+    assert not torch.allclose(remote.logprobs(prompt, "(B)"), remote.logprobs(silent, "(B)"))
