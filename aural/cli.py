@@ -5,6 +5,9 @@
     aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N]
     aural openrlhf-reward-path
     aural tiny-policy DIR [--seed 0]
+    aural rollout [PROMPTS.jsonl] [-o ROLLOUTS.jsonl] [--policy DIR] [--engine vllm|hf] [-n 16]
+                  [--max-new-tokens 10240] [--workers N] [--recipe NAME|PATH]
+    aural select ROLLOUTS.jsonl --k 8 --band LOW HIGH -o PROMPTS.jsonl
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
 hack; 2 bad usage (a missing file, a recipe that does not load).
@@ -24,8 +27,11 @@ from aural.rewards.audit import CatalogueError, findings_table, load_catalogue, 
 from aural.rewards.recipe import DEFAULT_RECIPE, RecipeError, load_recipe
 from aural.rewards.scored_jsonl import score_jsonl
 from aural.rewards.server import DEFAULT_MAX_BODY_BYTES, serve
+from aural.rewards.table import plain_table
 
 USAGE_ERROR = 2
+FULL_LENGTH = 10_240  # Step-Audio-R1's longest response
+EXAMPLE_LENGTH = 64  # the bundled examples on the tiny policy: a quick look, not a long run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,10 +69,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     tiny.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
     tiny.set_defaults(run=_tiny_policy)
 
+    rollout = commands.add_parser("rollout", help="sample n responses per prompt and score them")
+    rollout.add_argument("prompts", nargs="?", help="a prompt-set JSONL (default: the bundled examples on the tiny policy)")
+    rollout.add_argument("-o", "--output", default="rollouts.jsonl", help="the rollout store (resumed if it exists)")
+    rollout.add_argument("--policy", help="a local model folder (default: the tiny policy)")
+    rollout.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
+    rollout.add_argument("-n", type=int, default=16, help="samples per prompt")
+    rollout.add_argument("--max-new-tokens", type=int, help=f"per sample (default {FULL_LENGTH}; {EXAMPLE_LENGTH} for the bundled examples)")
+    rollout.add_argument("--temperature", type=float, default=1.0)
+    rollout.add_argument("--top-p", type=float, default=1.0)
+    rollout.add_argument("--seed", type=int, default=None)
+    rollout.add_argument("--ignore-eos", action="store_true", help="sample every response to full length")
+    rollout.add_argument("--workers", type=int, default=1, help="Ray workers, one engine each")
+    rollout.add_argument("--tensor-parallel", type=int, default=1, help="GPUs per vLLM engine")
+    rollout.add_argument("--prompts-per-task", type=int, default=16, help="prompts a worker samples together")
+    rollout.add_argument("--address", help="a running Ray cluster to join (default: start Ray here)")
+    rollout.add_argument("--recipe", default=DEFAULT_RECIPE, help="a reward recipe name or TOML path")
+    rollout.add_argument("--no-reward", action="store_true", help="store the samples unscored")
+    rollout.add_argument("--no-progress", action="store_true")
+    rollout.set_defaults(run=_rollout)
+
+    select = commands.add_parser("select", help="keep the prompts whose pass@k lies in a band")
+    select.add_argument("rollouts", help="a rollout store")
+    select.add_argument("--k", type=int, default=8)
+    select.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.125, 0.875))
+    select.add_argument("-o", "--output", required=True, help="where to write the kept prompt lines")
+    select.set_defaults(run=_select)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (RecipeError, CatalogueError, OSError) as error:
+    except (RecipeError, CatalogueError, OSError, ValueError) as error:
         print(f"aural {args.command}: {error}", file=sys.stderr)
         return USAGE_ERROR
 
@@ -108,6 +141,48 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _openrlhf_reward_path(args: argparse.Namespace) -> int:
     print(importlib.util.find_spec("aural.rewards.openrlhf").origin)
+    return 0
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    import torch  # the engines' stack: only for this command
+
+    from aural.policy.prompt import PromptBuilder
+    from aural.policy.tiny import tiny_policy
+    from aural.rollouts.engines import SamplingSettings
+    from aural.rollouts.pool import RolloutPool
+    from aural.rollouts.run import run_rollouts
+
+    prompts = args.prompts or resources.files("aural.examples") / "prompts.jsonl"
+    policy = str(args.policy or tiny_policy())
+    length = args.max_new_tokens or (FULL_LENGTH if args.prompts else EXAMPLE_LENGTH)
+    settings = SamplingSettings(args.n, length, args.temperature, args.top_p, args.seed, args.ignore_eos)
+    recipe = None if args.no_reward else load_recipe(args.recipe)
+    options = {"tensor_parallel": args.tensor_parallel} if args.engine == "vllm" else {}
+    gpus = args.tensor_parallel if args.engine == "vllm" and torch.cuda.is_available() else 0
+
+    def make_pool() -> RolloutPool:
+        return RolloutPool(args.engine, policy, args.workers, args.address, options, args.prompts_per_task, gpus)
+
+    tokenizer = PromptBuilder.from_pretrained(policy).tokenizer
+    report = run_rollouts(prompts, args.output, make_pool, settings, recipe, tokenizer, progress=not args.no_progress)
+    print(f"{prompts} on {policy} with {args.engine}, n={settings.n}, up to {length} new tokens -> {args.output}")
+    print(report.table())
+    return 0
+
+
+def _select(args: argparse.Namespace) -> int:
+    from aural.rollouts.select import select_prompts
+
+    low, high = args.band
+    chosen = select_prompts(args.rollouts, args.k, low, high, args.output)
+    print(plain_table([
+        (f"pass@{args.k}", "prompts"),
+        (f"below {low:g}", str(chosen.below)),
+        (f"in [{low:g}, {high:g}]", str(chosen.inside)),
+        (f"above {high:g}", str(chosen.above)),
+    ]))
+    print(f"kept {chosen.inside} prompts in {args.output}")
     return 0
 
 

@@ -40,7 +40,7 @@ BUILT_IN = {
 
 @dataclass(frozen=True)
 class Generation:
-    """One sampled response: its text (without the end-of-sequence token), token ids
+    """One sampled response: its text (special tokens left out, as vLLM decodes), token ids
     (with it, when generation stopped), token counts and why it ended (``stop`` or ``length``)."""
 
     text: str
@@ -152,9 +152,11 @@ class AudioPolicy:
 
     def _generation(self, new_tokens: list[int], prompt_tokens: int) -> Generation:
         end = next((i for i, token in enumerate(new_tokens) if token in self.eos_token_ids), None)
+        text_tokens = new_tokens if end is None else new_tokens[:end]
+        text = self.tokenizer.decode(text_tokens, skip_special_tokens=True)  # as vLLM decodes
         if end is None:
-            return Generation(self.tokenizer.decode(new_tokens), tuple(new_tokens), prompt_tokens, "length")
-        return Generation(self.tokenizer.decode(new_tokens[:end]), tuple(new_tokens[: end + 1]), prompt_tokens, "stop")
+            return Generation(text, tuple(new_tokens), prompt_tokens, "length")
+        return Generation(text, tuple(new_tokens[: end + 1]), prompt_tokens, "stop")
 
     @torch.inference_mode()
     def logprobs(self, prompt: Prompt, response: str | Sequence[int]) -> torch.Tensor:

@@ -1,0 +1,173 @@
+"""Rollouts: both engines, the Ray pool (with a worker killed mid-run), the store's resume, pass@k, selection."""
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib import resources
+from math import comb
+
+import pytest
+
+from aural.cli import main
+from aural.policy.tiny import tiny_policy
+from aural.rollouts.engines import HFEngine, SamplingSettings
+from aural.rollouts.pool import RolloutPool
+from aural.rollouts.prompt_set import PromptSetError, read_prompt_set
+from aural.rollouts.select import select_prompts
+from aural.rollouts.stats import pass_at_k
+from aural.rollouts.store import RolloutStore, StoreError
+
+EXAMPLES = resources.files("aural.examples") / "prompts.jsonl"
+
+
+def check_generations(batches, prompts, n, max_tokens, eos_ids):
+    assert len(batches) == len(prompts)
+    for batch in batches:
+        assert len(batch) == n
+        for g in batch:
+            assert 1 <= g.response_tokens <= max_tokens and g.prompt_tokens > 0
+            stopped = g.token_ids[-1] in eos_ids
+            assert g.finish_reason == ("stop" if stopped else "length")
+            if g.finish_reason == "length":
+                assert g.response_tokens == max_tokens
+
+
+@pytest.mark.parametrize("ignore_eos", [False, True])
+def test_both_engines_sample_n_per_prompt_with_counts_and_finish_reasons(vllm_engine, ignore_eos):
+    hf = HFEngine(tiny_policy())
+    records = read_prompt_set(EXAMPLES)[::8]  # one prompt of each kind
+    settings = SamplingSettings(n=4, max_new_tokens=12, seed=0, ignore_eos=ignore_eos)
+    eos = hf.policy.eos_token_ids
+    for engine in (hf, vllm_engine):
+        prompts = [engine.prompts.build(r.messages, r.prefill_think) for r in records]
+        batches = engine.sample(prompts, settings)
+        check_generations(batches, prompts, 4, 12, eos)
+        if ignore_eos:
+            assert all(g.response_tokens == 12 for batch in batches for g in batch)
+    hf_prompt_tokens = [b[0].prompt_tokens for b in hf.sample([hf.prompts.build(r.messages, r.prefill_think) for r in records], settings)]
+    vllm_prompt_tokens = [b[0].prompt_tokens for b in vllm_engine.sample([vllm_engine.prompts.build(r.messages, r.prefill_think) for r in records], settings)]
+    assert hf_prompt_tokens == vllm_prompt_tokens  # the same audio expansion in both
+
+
+def test_a_pool_of_two_workers_survives_a_worker_killed_mid_run(local_ray):
+    records = read_prompt_set(EXAMPLES)
+    pool = RolloutPool("hf", str(tiny_policy()), workers=2, prompts_per_task=1)
+    try:
+        settings = SamplingSettings(n=2, max_new_tokens=48, seed=0)
+        victim = pool.worker_pids()[0]
+        seen = []
+        for completed in pool.run(records, settings):
+            seen.append(completed.record.id)
+            if len(seen) == 3:
+                os.kill(victim, signal.SIGKILL)
+            assert len(completed.generations) == 2
+        assert sorted(seen) == sorted(r.id for r in records)  # every prompt exactly once
+        assert victim not in pool.worker_pids() and len(pool.workers) == 2
+    finally:
+        pool.close()
+
+
+def rollout_command(store, *extra):
+    return [sys.executable, "-m", "aural", "rollout", "--engine", "hf", "-n", "3", "--max-new-tokens", "32",
+            "--prompts-per-task", "1", "--no-progress", "-o", str(store), *extra]
+
+
+def blocks_in(store):
+    return [b[0]["prompt_id"] for b in RolloutStore(store).blocks()]
+
+
+def test_killed_run_resumes_with_every_rollout_exactly_once(tmp_path):
+    store = tmp_path / "rollouts.jsonl"
+    run = subprocess.Popen(rollout_command(store), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and (not store.exists() or len(blocks_in(store)) < 4):
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    before = blocks_in(store)
+    assert 4 <= len(before) < 24
+    with open(store, "ab") as handle:  # as if the kill had landed in the middle of writing a prompt
+        handle.write(b'{"prompt_id": "digit-7", "sample_index": 0, "samples": 3, "response": "torn"}\n{"prompt_id": "dig')
+    done = subprocess.run(rollout_command(store), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    after = RolloutStore(store).blocks()
+    ids = [b[0]["prompt_id"] for b in after]
+    assert sorted(ids) == sorted(r.id for r in read_prompt_set(EXAMPLES)) and ids[: len(before)] == before
+    for block in after:
+        assert [line["sample_index"] for line in block] == [0, 1, 2]
+        assert all(line["response"] != "torn" and "reward" in line for line in block)
+    again = subprocess.run(rollout_command(store), capture_output=True, text=True, timeout=600)
+    assert "prompts (sampled this run / in the store)  0 / 24 of 24" in again.stdout
+
+
+def test_store_recovery_cuts_only_a_torn_tail(tmp_path):
+    store = RolloutStore(tmp_path / "store.jsonl")
+    block = lambda pid: [{"prompt_id": pid, "sample_index": i, "samples": 2} for i in range(2)]  # noqa: E731
+    store.append(block("a"))
+    store.append(block("b"))
+    with open(store.path, "ab") as handle:
+        handle.write(b'{"prompt_id": "c", "sample_index": 0, "samples": 2}\n{"prompt_')
+    assert store.recover() == {"a", "b"}
+    assert [b[0]["prompt_id"] for b in store.blocks()] == ["a", "b"]
+    store.append(block("c"))
+    assert store.recover() == {"a", "b", "c"}
+    lines = store.path.read_text().splitlines(keepends=True)
+    store.path.write_text(lines[0] + "not json\n" + "".join(lines[2:]))
+    with pytest.raises(StoreError, match=r"store.jsonl:2: .*damaged"):
+        store.recover()
+
+
+def test_pass_at_k_matches_counting_subsets():
+    for n, correct in [(4, 0), (4, 1), (5, 2), (6, 6), (8, 3)]:
+        outcomes = [True] * correct + [False] * (n - correct)
+        for k in range(1, n + 1):
+            subsets = list(itertools.combinations(outcomes, k))
+            expected = sum(any(s) for s in subsets) / len(subsets)
+            assert pass_at_k(n, correct, k) == pytest.approx(expected)
+            assert pass_at_k(n, correct, k) == pytest.approx(1 - comb(n - correct, k) / comb(n, k))
+    with pytest.raises(ValueError, match="k must be between 1 and n=4"):
+        pass_at_k(4, 1, 5)
+
+
+def test_select_keeps_the_middle_band(tmp_path, capsys):
+    store = RolloutStore(tmp_path / "rollouts.jsonl")
+    for prompt, right in [("easy", 16), ("medium", 4), ("hard", 0), ("rare", 1)]:
+        store.append([
+            {"prompt_id": prompt, "sample_index": i, "samples": 16, "reward": 1.0 if i < right else 0.0,
+             "components": {"accuracy": {"score": 1.0 if i < right else 0.0, "reason": "ok", "extracted": None}},
+             "source": {"id": prompt, "question": "?", "label": "B"}}
+            for i in range(16)
+        ])
+    out = tmp_path / "selected.jsonl"
+    chosen = select_prompts(store.path, k=8, low=0.2, high=0.99, out=out)
+    # pass@8: easy 1.0, medium ~0.96, hard 0.0, rare 0.5
+    assert (chosen.below, chosen.inside, chosen.above) == (1, 2, 1) and chosen.kept == ["medium", "rare"]
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["medium", "rare"]
+    assert main(["select", str(store.path), "--k", "8", "--band", "0.2", "0.99", "-o", str(out)]) == 0
+    assert "kept 2 prompts" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="fewer than k=32"):
+        select_prompts(store.path, k=32, low=0.0, high=1.0, out=out)
+
+
+def test_prompt_set_errors_name_file_line_and_field(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    cases = [
+        ('{"id": "a", "question": "q", "label": "B"}\n{"id": "a", "question": "q", "label": "B"}', ":2: id: 'a' appears twice"),
+        ('{"id": "a", "question": "q"}', ":1: label: missing"),
+        ('{"id": "a", "question": "q", "label": {"choices": ["x"]}}', ":1: label.answer: missing"),
+        ('{"id": "a", "question": "q", "audio": "gone.wav", "label": "B"}', ":1: audio: no such audio file"),
+        ('{"id": "a", "label": "B"}', ":1: question: expected a question"),
+        ('{"id": "a", "question": "q", "label": "B", "modality": "video"}', ":1: modality"),
+        ('[1]', ":1: line: expected a JSON object"),
+        ('{"id": ', ":1: line: invalid JSON"),
+    ]
+    for text, message in cases:
+        path.write_text(text + "\n")
+        with pytest.raises(PromptSetError, match=str(path) + message.replace("(", r"\(").replace(")", r"\)")):
+            read_prompt_set(path)
+    records = read_prompt_set(EXAMPLES)
+    assert len(records) == 24 and all(os.path.isabs(r.source["audio"]) for r in records)
