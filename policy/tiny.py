@@ -23,7 +23,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     PreTrainedTokenizerFast,
@@ -34,6 +33,8 @@ from transformers import (
     Qwen2AudioProcessor,
     WhisperFeatureExtractor,
 )
+
+from .checkpoint import save_policy
 
 VERSION = 2  # part of the cache key: bump it when the files change
 # The Qwen2.5-Omni names its processor looks the tokens up by.
@@ -113,7 +114,7 @@ def _decoder_sizes(tokenizer: PreTrainedTokenizerFast) -> dict:
 def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Path) -> None:
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
+    save_policy(model, folder)
 
 
 def write_tiny_policy(folder: str | Path, seed: int = 0) -> Path:
@@ -130,7 +131,6 @@ def write_tiny_policy(folder: str | Path, seed: int = 0) -> Path:
     config.eos_token_id = tokenizer.eos_token_id
     torch.manual_seed(seed)
     _save(Qwen2AudioForConditionalGeneration(config), tokenizer, folder)
-    _use_released_weight_names(folder)
     return folder
 
 
@@ -158,31 +158,6 @@ def write_tiny_omni_thinker(folder: str | Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     _save(Qwen2_5OmniThinkerForConditionalGeneration(config), tokenizer, folder)
     return folder
-
-
-# What transformers may write (it has written each of these) -> the released layout.
-_RELEASED_PREFIXES = (
-    ("model.language_model.", "language_model.model."),
-    ("language_model.model.model.", "language_model.model."),
-    ("model.audio_tower.", "audio_tower."),
-    ("model.multi_modal_projector.", "multi_modal_projector."),
-    ("lm_head.", "language_model.lm_head."),
-)
-
-
-def _use_released_weight_names(folder: Path) -> None:
-    """Rename the saved tensors to the layout of the released checkpoints
-    (``audio_tower.*``, ``multi_modal_projector.*``, ``language_model.model.*``,
-    ``language_model.lm_head.*``): vLLM reads only that layout."""
-    path = folder / "model.safetensors"
-    renamed = {}
-    for name, tensor in load_file(path).items():
-        for old, new in _RELEASED_PREFIXES:
-            if name.startswith(old):
-                name = new + name[len(old) :]
-                break
-        renamed[name] = tensor.contiguous()
-    save_file(renamed, path, metadata={"format": "pt"})
 
 
 def tiny_policy(seed: int = 0) -> Path:

@@ -79,7 +79,8 @@ def sample_from_record(record: Any) -> Sample:
 def scored_record(record: Mapping[str, Any], result: RewardResult) -> dict[str, Any]:
     """`record` with its reward and component verdicts added."""
     components = {
-        name: {"score": v.score, "reason": v.reason, "extracted": v.extracted} for name, v in result.components.items()
+        name: {"score": v.score, "reason": v.reason, "extracted": v.extracted, **({"details": dict(v.details)} if v.details else {})}
+        for name, v in result.components.items()
     }
     return {**record, "reward": result.total, "components": components}
 

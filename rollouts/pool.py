@@ -14,7 +14,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import ray
 from ray.exceptions import RayActorError
@@ -125,3 +125,20 @@ class RolloutPool:
         for worker in self.workers:
             ray.kill(worker)
         self.workers = []
+
+
+def pool_factory(
+    engine: str, policy: str, workers: int = 1, tensor_parallel: int = 1, address: str | None = None, prompts_per_task: int = 16
+) -> Callable[[], RolloutPool]:
+    """A function that starts the pool when called: vLLM engines get `tensor_parallel`
+    GPUs each where there are GPUs, transformers engines none."""
+
+    def start() -> RolloutPool:
+        import torch
+
+        vllm = engine == "vllm"
+        gpus = tensor_parallel if vllm and torch.cuda.is_available() else 0
+        options = {"tensor_parallel": tensor_parallel} if vllm else {}
+        return RolloutPool(engine, policy, workers, address, options, prompts_per_task, gpus)
+
+    return start

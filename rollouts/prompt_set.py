@@ -49,7 +49,7 @@ def read_prompt_set(path: str | Path) -> list[PromptRecord]:
             if not text.strip():
                 continue
             try:
-                record = _record(json.loads(text), path.parent)
+                record = parse_prompt(json.loads(text), path.parent)
             except json.JSONDecodeError as error:
                 raise PromptSetError(f"{path}:{number}: line: invalid JSON: {error.msg}") from None
             except FieldError as error:
@@ -61,7 +61,8 @@ def read_prompt_set(path: str | Path) -> list[PromptRecord]:
     return records
 
 
-def _record(line: Any, folder: Path) -> PromptRecord:
+def parse_prompt(line: Any, folder: Path) -> PromptRecord:
+    """One prompt line, its relative audio paths taken from `folder`; raises `FieldError`."""
     if not isinstance(line, dict):
         raise FieldError("line", "expected a JSON object")
     if not isinstance(line.get("id"), str) or not line["id"]:

@@ -28,7 +28,7 @@ class Verifier:
     def __call__(self, sample: Sample) -> Verdict:
         start = time.perf_counter()
         verdict = self.check(sample)
-        return Verdict(verdict.score, verdict.reason, verdict.extracted, time.perf_counter() - start)
+        return Verdict(verdict.score, verdict.reason, verdict.extracted, time.perf_counter() - start, verdict.details)
 
     def batch(self, samples: Iterable[Sample]) -> list[Verdict]:
         """Decide many samples, in order."""

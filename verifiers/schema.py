@@ -114,7 +114,8 @@ class Sample:
 @dataclass(frozen=True)
 class Verdict:
     """A verifier's decision: `score` in [0, 1], a short machine-readable `reason`,
-    what was read as the answer (`extracted`) and how long the check took.
+    what was read as the answer (`extracted`), how long the check took, and any
+    `details` a verifier reports (the cues it matched, say).
 
     >>> Verdict(1.0, "ok", "B")
     Verdict(score=1.0, reason='ok', extracted='B', elapsed_s=0.0)
@@ -124,6 +125,7 @@ class Verdict:
     reason: str = "ok"
     extracted: str | None = None
     elapsed_s: float = field(default=0.0, compare=False)
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def passed(self) -> bool:

@@ -1,0 +1,104 @@
+"""The recipe scripts end to end on the tiny policy and the bundled examples (small K, budgets and steps)."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+
+from aural.policy.model import AudioPolicy
+from aural.rollouts.store import RolloutStore
+
+RECIPES = Path(__file__).parents[1] / "recipes"
+EXAMPLES = str(resources.files("aural.examples") / "prompts.jsonl")
+
+
+def run(script, *args):
+    done = subprocess.run([sys.executable, str(RECIPES / script), *args], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def load(script):
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), RECIPES / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mgrd_round_end_to_end(tmp_path):
+    out = tmp_path / "mgrd"
+    printed = run("mgrd.py", EXAMPLES, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16", "--no-progress")
+    report = json.loads((out / "report.json").read_text())
+    assert report["candidates"] == 24 * 2
+    assert report["kept"] == len((out / "sft.jsonl").read_text().splitlines())
+    for name, count in report["rejected_by"].items():
+        assert count == sum(report["reasons"][name].values()) <= report["candidates"]
+    assert "rejected by grounding" in printed
+    assert len(RolloutStore(out / "candidates.jsonl").blocks()) == 24
+
+
+def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
+    mgrd = load("mgrd.py")
+    from aural import load_recipe
+    from aural.rewards.batch import score_batch
+    from aural.rewards.scored_jsonl import scored_record
+    from aural.verifiers import Sample
+
+    source = json.loads(Path(EXAMPLES).read_text().splitlines()[0])  # pitch-0: answer A
+    source["audio"] = str(Path(EXAMPLES).parent / source["audio"])
+    prompt = "<|im_start|>assistant\n<think>\n"
+    chains = [
+        ("The first tone is higher in pitch, an octave above the second, which sounds lower.</think>(A)", True),
+        ("The transcript says first, so the first tone is higher in pitch.</think>(A)", False),  # surrogate
+        ("The first tone is higher in pitch, an octave above the second, which sounds lower.</think>(B)", False),  # wrong
+        ("pitch pitch pitch pitch " * 30 + "</think>(A)", False),  # degenerate
+    ]
+    recipe = load_recipe("mgrd")
+    lines = [{"id": f"pitch-0-s{i}", "prompt_id": "pitch-0", "sample_index": i, "samples": len(chains), "prompt": prompt,
+              "response": text, "modality": "audio", "label": source["label"], "finish_reason": "stop", "source": source}
+             for i, (text, _) in enumerate(chains)]
+    results = score_batch(recipe, [Sample(l["response"], l["label"], "audio", prompt, "stop") for l in lines])
+    store = RolloutStore(tmp_path / "candidates.jsonl")
+    store.append([scored_record(line, result) for line, result in zip(lines, results)])
+    report = mgrd.distill(store.path, tmp_path / "sft.jsonl")
+    assert (report["candidates"], report["kept"]) == (4, 1)
+    assert report["reasons"]["grounding"] == {"transcript_reasoning": 1, "no_acoustic_evidence": 1}
+    assert report["reasons"]["accuracy"] == {"wrong": 1} and report["reasons"]["coherence"] == {"repetitive": 1}
+    (example,) = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
+    user, assistant = example["messages"]
+    assert user["content"][0] == {"type": "audio", "audio": source["audio"]}
+    assert assistant == {"role": "assistant", "content": "<think>\n" + chains[0][0]}
+
+
+def test_self_cognition_dpo_end_to_end(tmp_path):
+    out = tmp_path / "dpo"
+    run("self_cognition_dpo.py", EXAMPLES, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16",
+        "--steps", "4", "--lr", "1e-3")
+    report = json.loads((out / "report.json").read_text())
+    pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert report["pairs"] == len(pairs) > 0 and report["held_out_prompts"] == 6
+    assert {p["id"] for p in pairs}.isdisjoint({json.loads(l)["id"] for l in Path(EXAMPLES).read_text().splitlines()[:6]})
+    dpo = load("self_cognition_dpo.py")
+    assert all(dpo.refuses(p["rejected"]) and not dpo.refuses(p["chosen"]) for p in pairs)
+    assert 0.0 <= report["before"]["refusal_rate"] <= 1.0 and 0.0 <= report["after"]["refusal_rate"] <= 1.0
+    assert report["after"]["refusal_margin"] < report["before"]["refusal_margin"]  # the refusal became less likely
+    trained = AudioPolicy.from_pretrained(out / "model")  # the saved policy loads and samples
+    prompt = trained.prompts.question("Which tone is higher?", Path(EXAMPLES).parent / "prompts" / "pitch-0.flac")
+    assert len(trained.generate([prompt], n=2, max_new_tokens=4)[0]) == 2
+
+
+def test_eval_scaling_end_to_end(tmp_path):
+    out = tmp_path / "scaling"
+    printed = run("eval_scaling.py", EXAMPLES, "-o", str(out), "--engine", "hf", "--budgets", "32", "0", "8", "-n", "1",
+                  "--answer-tokens", "8")
+    rows = json.loads((out / "scaling.json").read_text())["rows"]
+    assert [r["budget"] for r in rows] == [0, 8, 32]
+    assert rows[0]["mean_reasoning_tokens"] == 0
+    for row in rows:
+        assert row["samples"] == 24 and 0.0 <= row["accuracy"] <= 1.0 and row["mean_reasoning_tokens"] <= row["budget"]
+    assert rows[1]["mean_reasoning_tokens"] <= rows[2]["mean_reasoning_tokens"]
+    assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "test-time scaling" in printed
