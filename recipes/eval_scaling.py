@@ -16,7 +16,6 @@ and OUT/scaling.png, and prints the table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -27,6 +26,7 @@ from aural.policy.tiny import tiny_policy
 from aural.rewards.table import plain_table
 from aural.rollouts.engines import Engine, SamplingSettings, make_engine
 from aural.rollouts.prompt_set import PromptRecord, read_prompt_set
+from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import reasoning_tokens
 from aural.verifiers import Sample, make_verifier
 from aural.verifiers.think import CLOSE_TAG
@@ -98,11 +98,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("prompts", type=Path)
-    parser.add_argument("-o", "--out", type=Path, required=True)
-    parser.add_argument("--policy", help="a local model folder (default: the tiny policy)")
-    parser.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
+    parser = recipe_parser(__doc__)
     parser.add_argument("--budgets", type=int, nargs="+", default=list(DEFAULT_BUDGETS))
     parser.add_argument("-n", type=int, default=4, help="samples per prompt and budget")
     parser.add_argument("--answer-tokens", type=int, default=256)

@@ -16,7 +16,6 @@ OUT/report.json, and prints the report.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -30,6 +29,7 @@ from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
 from aural.rollouts.pool import pool_factory
 from aural.rollouts.prompt_set import parse_prompt, read_prompt_set
+from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import run_rollouts
 from aural.rollouts.store import RolloutStore
 
@@ -82,11 +82,7 @@ def report_table(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("prompts", type=Path)
-    parser.add_argument("-o", "--out", type=Path, required=True)
-    parser.add_argument("--policy", help="a local model folder (default: the tiny policy)")
-    parser.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
+    parser = recipe_parser(__doc__)
     parser.add_argument("-k", type=int, default=8, help="candidates per question")
     parser.add_argument("--max-new-tokens", type=int, default=4096)
     parser.add_argument("--temperature", type=float, default=1.0)

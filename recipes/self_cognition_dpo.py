@@ -20,7 +20,6 @@ and OUT/report.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
 from aural.rollouts.pool import pool_factory
 from aural.rollouts.prompt_set import PromptRecord, parse_prompt, read_prompt_set
+from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import run_rollouts
 from aural.rollouts.store import RolloutStore
 from aural.verifiers import Sample, make_verifier
@@ -146,12 +146,8 @@ def train(policy_dir: str, pairs: list[dict[str, Any]], out: Path, steps: int, b
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("prompts", type=Path)
-    parser.add_argument("-o", "--out", type=Path, required=True)
-    parser.add_argument("--policy", help="a local model folder (default: the tiny policy)")
+    parser = recipe_parser(__doc__)
     parser.add_argument("--rollouts", type=Path, help="a rollout store of the prompts (default: sample one)")
-    parser.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
     parser.add_argument("-k", type=int, default=4, help="samples per prompt, for pairs and for the refusal rate")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--held-out", type=float, default=0.25, help="share of prompts kept for measuring")
