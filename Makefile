@@ -10,8 +10,9 @@ setup: $(READY)
 SITE = $(VENV)/lib/python3*/site-packages
 
 # Torch's CPU build first (pip finds it on this machine's disk), then vLLM's CPU build (it pins
-# that torch), then the project. OpenRLHF installs without its GPU requirements (flash-attn, vLLM,
-# deepspeed do not build here); its wheel ships a top-level `tests` package, removed so it cannot
+# that torch), then the project (its `train` extra brings DeepSpeed, which installs without its
+# CUDA ops). OpenRLHF installs without its GPU requirements (flash-attn and the CUDA vLLM do not
+# build here; `aural.training` supplies an import placeholder for flash-attn); its wheel ships a top-level `tests` package, removed so it cannot
 # shadow ours. PyPI's torchvision and torchcodec do not match the CPU torch and torchaudio's
 # compiled extension is CUDA-linked: all three go (torchaudio's DSP is plain torch; audio files
 # are read with soundfile).

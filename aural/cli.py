@@ -16,11 +16,13 @@ hack; 2 bad usage (a missing file, a recipe that does not load).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import logging
 import os
 import sys
 from importlib import resources
+from pathlib import Path
 from typing import Sequence
 
 from aural.rewards.audit import CatalogueError, findings_table, load_catalogue, run_audit
@@ -96,6 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     select.add_argument("-o", "--output", required=True, help="where to write the kept prompt lines")
     select.set_defaults(run=_select)
 
+    ppo = commands.add_parser("ppo", help="train with PPO through OpenRLHF, with audio (see recipes/configs/)")
+    ppo.add_argument("config", help="a PPO config TOML")
+    ppo.add_argument("--dry-run", action="store_true", help="print the OpenRLHF launch instead of running it")
+    ppo.add_argument("--policy", help="a local model folder, in place of the config's policy.path")
+    ppo.set_defaults(run=_ppo)
+
+    agent = commands.add_parser("openrlhf-agent-path", help="print the path of the OpenRLHF audio agent file")
+    agent.set_defaults(run=_openrlhf_agent_path)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -141,6 +152,23 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _openrlhf_reward_path(args: argparse.Namespace) -> int:
     print(importlib.util.find_spec("aural.rewards.openrlhf").origin)
+    return 0
+
+
+def _ppo(args: argparse.Namespace) -> int:
+    from aural.training.ppo_config import load_ppo_config
+    from aural.training.ppo_launch import run_ppo
+
+    config = load_ppo_config(args.config)
+    if args.policy:
+        config = dataclasses.replace(config, policy={"path": str(Path(args.policy).resolve())})
+    return run_ppo(config, args.dry_run)
+
+
+def _openrlhf_agent_path(args: argparse.Namespace) -> int:
+    from aural.training.ppo_launch import AGENT_FILE
+
+    print(AGENT_FILE)
     return 0
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from aural.files import atomic_write
 
 # What transformers may write (it has written each of these) -> the layout of the released
 # Qwen2-Audio checkpoints, the only one vLLM reads.
@@ -16,21 +20,40 @@ _RELEASED_PREFIXES = (
     ("model.multi_modal_projector.", "multi_modal_projector."),
     ("lm_head.", "language_model.lm_head."),
 )
+INDEX = "model.safetensors.index.json"
+
+
+def released_name(name: str) -> str:
+    """The name a Qwen2-Audio weight has in the released checkpoints.
+
+    >>> released_name("model.audio_tower.conv1.weight"), released_name("audio_tower.conv1.weight")
+    ('audio_tower.conv1.weight', 'audio_tower.conv1.weight')
+    """
+    for old, new in _RELEASED_PREFIXES:
+        if name.startswith(old):
+            return new + name[len(old) :]
+    return name
 
 
 def save_policy(model: torch.nn.Module, folder: str | Path) -> Path:
     """`model.save_pretrained(folder)`, then Qwen2-Audio weights renamed to the released layout
-    (``audio_tower.*``, ``multi_modal_projector.*``, ``language_model.model.*``, ``language_model.lm_head.*``)."""
+    (``audio_tower.*``, ``multi_modal_projector.*``, ``language_model.model.*``, ``language_model.lm_head.*``)
+    in every shard and in the shard index. Each file is replaced whole."""
     folder = Path(folder)
     model.save_pretrained(folder)
     if model.config.model_type == "qwen2_audio":
         for path in folder.glob("*.safetensors"):
-            renamed = {}
-            for name, tensor in load_file(path).items():
-                for old, new in _RELEASED_PREFIXES:
-                    if name.startswith(old):
-                        name = new + name[len(old) :]
-                        break
-                renamed[name] = tensor.contiguous()
-            save_file(renamed, path, metadata={"format": "pt"})
+            renamed = {released_name(name): tensor.contiguous() for name, tensor in load_file(path).items()}
+            partial = path.with_name(f".{path.name}.partial")
+            try:
+                save_file(renamed, partial, metadata={"format": "pt"})
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+        index_path = folder / INDEX
+        if index_path.exists():
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+            index["weight_map"] = {released_name(name): shard for name, shard in index["weight_map"].items()}
+            with atomic_write(index_path) as out:
+                json.dump(index, out, indent=2, sort_keys=True)
     return folder

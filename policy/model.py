@@ -23,6 +23,7 @@ from transformers import (
     AutoModelForCausalLM,
     AutoProcessor,
     AutoTokenizer,
+    PretrainedConfig,
     Qwen2_5OmniThinkerForConditionalGeneration,
     Qwen2AudioForConditionalGeneration,
 )
@@ -36,6 +37,19 @@ BUILT_IN = {
     "qwen2_5_omni_thinker": Qwen2_5OmniThinkerForConditionalGeneration,
     "qwen2_5_omni": Qwen2_5OmniThinkerForConditionalGeneration,  # the thinker of a full checkpoint
 }
+
+
+def load_audio_model(path: str | Path, config: PretrainedConfig, model_class: type | None = None, **options: Any) -> torch.nn.Module:
+    """The model in `path` whose config is `config`, by the class that runs it: a built-in
+    audio model's own class (the thinker alone, from a full Qwen2.5-Omni checkpoint), else
+    `AutoModelForCausalLM` (models with their own code need ``trust_remote_code=True``).
+    `model_class` replaces the built-in class (a subclass of it, say); `options` go to
+    ``from_pretrained`` (dtype, attention implementation…).
+    """
+    if config.model_type == "qwen2_5_omni":
+        options = {**options, "config": config.thinker_config, "key_mapping": {r"^thinker\.": ""}}
+    model_class = model_class or BUILT_IN.get(config.model_type, AutoModelForCausalLM)
+    return model_class.from_pretrained(str(path), **options)
 
 
 @dataclass(frozen=True)
@@ -84,17 +98,14 @@ class AudioPolicy:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         local = {"local_files_only": True, "trust_remote_code": trust_remote_code}
         config = AutoConfig.from_pretrained(path, **local)
-        built_in = BUILT_IN.get(config.model_type)
-        if built_in is None and not trust_remote_code:
+        if config.model_type not in BUILT_IN and not trust_remote_code:
             raise ValueError(
                 f"{path}: model type {config.model_type!r} is not built in ({', '.join(BUILT_IN)}); "
                 "pass trust_remote_code=True for a model that ships its own modeling code"
             )
-        if config.model_type == "qwen2_5_omni":
-            local.update(config=config.thinker_config, key_mapping={r"^thinker\.": ""})
-        model = (built_in or AutoModelForCausalLM).from_pretrained(path, dtype=DTYPES[dtype], **local).to(device)
+        model = load_audio_model(path, config, dtype=DTYPES[dtype], **local).to(device)
         model.eval()
-        if built_in is not None:
+        if config.model_type in BUILT_IN:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             features = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)
             make_inputs: Callable[..., dict] = AudioInputs(tokenizer, features)

@@ -16,9 +16,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from .audio import MODEL_RATE, load_audio
+from aural.verifiers.think import OPEN_TAG
 
-THINK_OPEN = "<think>"
+from .audio import MODEL_RATE, load_audio
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class PromptBuilder:
     at the model's rate unless the part gives ``"sampling_rate"``).
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, sampling_rate: int = MODEL_RATE, think_open: str = THINK_OPEN):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, sampling_rate: int = MODEL_RATE, think_open: str = OPEN_TAG):
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the tokenizer has no chat template")
         self.tokenizer = tokenizer
@@ -49,9 +49,9 @@ class PromptBuilder:
         """The builder of a local model folder (its tokenizer and chat template only)."""
         return cls(AutoTokenizer.from_pretrained(_local_folder(folder), local_files_only=True), **options)
 
-    def build(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> Prompt:
-        """Render `messages`, ending with the assistant turn opened (and thinking, with `prefill_think`)."""
-        rendered, audios = [], []
+    def render(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> tuple[str, list[Mapping[str, Any]]]:
+        """The rendered text of `messages` and their audio parts in placeholder order, unloaded."""
+        rendered, audio_parts = [], []
         for message in messages:
             content = message["content"]
             if isinstance(content, str):
@@ -60,8 +60,7 @@ class PromptBuilder:
             parts = []
             for part in content:
                 if part.get("type") == "audio":
-                    rate = part.get("sampling_rate", self.sampling_rate)
-                    audios.append(load_audio(part["audio"], self.sampling_rate, rate))
+                    audio_parts.append(part)
                     parts.append({"type": "audio"})
                 else:
                     parts.append(dict(part))
@@ -69,7 +68,13 @@ class PromptBuilder:
         text = self.tokenizer.apply_chat_template(rendered, tokenize=False, add_generation_prompt=True)
         if prefill_think:
             text += self.think_open + "\n"
-        return Prompt(text, tuple(audios))
+        return text, audio_parts
+
+    def build(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> Prompt:
+        """Render `messages`, ending with the assistant turn opened (and thinking, with `prefill_think`)."""
+        text, audio_parts = self.render(messages, prefill_think)
+        rate = self.sampling_rate
+        return Prompt(text, tuple(load_audio(part["audio"], rate, part.get("sampling_rate", rate)) for part in audio_parts))
 
     def question(self, question: str, audio: Any = None, system: str | None = None, prefill_think: bool = False) -> Prompt:
         """A one-turn prompt: the clip (if any), then the question."""

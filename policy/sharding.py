@@ -20,6 +20,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, PretrainedConfig
 from .model import BUILT_IN
 
 BYTES_PER_PARAMETER = 2  # bf16 weights, as trained and served on GPUs
+GB = 2**30  # the unit of `Cluster.gpu_memory_gb`, as GPUs are sold: an "80 GB" GPU holds 80 GiB
 WEIGHT_SHARE = 0.4  # at most this share of a GPU's memory for weights; the rest is KV cache and activations
 
 
@@ -29,7 +30,7 @@ class ShardingError(ValueError):
 
 @dataclass(frozen=True)
 class Cluster:
-    """How many nodes, GPUs on each, and memory per GPU."""
+    """How many nodes, GPUs on each, and memory per GPU (in `GB`)."""
 
     nodes: int = 1
     gpus_per_node: int = 8
@@ -70,17 +71,23 @@ class ShardingPlan:
         }
 
 
-def plan_sharding(model: str | Path | PretrainedConfig, cluster: Cluster, tensor_parallel: int | None = None) -> ShardingPlan:
+def plan_sharding(
+    model: str | Path | PretrainedConfig, cluster: Cluster, tensor_parallel: int | None = None, trust_remote_code: bool = False
+) -> ShardingPlan:
     """Plan rollouts and training of `model` (a local folder or its config) on `cluster`.
 
-    Without `tensor_parallel`, the smallest size that divides the model and
-    keeps each GPU's share of the bf16 weights under 40% of its memory.
+    A full Qwen2.5-Omni checkpoint is planned for its thinker, the part trained
+    and served. Without `tensor_parallel`, the smallest size that divides the
+    model and keeps each GPU's share of the bf16 weights under 40% of its memory.
+    `trust_remote_code` lets a model that ships its own code be read and counted.
     """
-    config = model if isinstance(model, PretrainedConfig) else AutoConfig.from_pretrained(str(model), local_files_only=True)
-    text = getattr(config, "text_config", None) or getattr(getattr(config, "thinker_config", None), "text_config", None) or config
     if cluster.nodes < 1 or cluster.gpus_per_node < 1:
         raise ShardingError(f"a cluster needs at least one node and one GPU per node, got {cluster}")
-    parameters = _count_parameters(config)
+    if not isinstance(model, PretrainedConfig):
+        model = AutoConfig.from_pretrained(str(model), local_files_only=True, trust_remote_code=trust_remote_code)
+    config = model.thinker_config if model.model_type == "qwen2_5_omni" else model
+    text = getattr(config, "text_config", None) or config
+    parameters = _count_parameters(config, trust_remote_code)
     if tensor_parallel is None:
         tensor_parallel = _smallest_fitting(text, cluster, parameters)
     _check(text, cluster, tensor_parallel)
@@ -104,23 +111,26 @@ def _check(text: PretrainedConfig, cluster: Cluster, tp: int) -> None:
 
 
 def _smallest_fitting(text: PretrainedConfig, cluster: Cluster, parameters: int) -> int:
-    budget = cluster.gpu_memory_gb * 2**30 * WEIGHT_SHARE
+    budget = cluster.gpu_memory_gb * GB * WEIGHT_SHARE
+    largest = 1  # always valid
     for tp in range(1, cluster.gpus_per_node + 1):
         try:
             _check(text, cluster, tp)
         except ShardingError:
             continue
+        largest = tp
         if parameters * BYTES_PER_PARAMETER / tp <= budget:
             return tp
     raise ShardingError(
-        f"{parameters / 1e9:.1f}B parameters do not fit: even the largest valid tensor-parallel size on "
-        f"{cluster.gpus_per_node} GPUs of {cluster.gpu_memory_gb:g} GB leaves more than {WEIGHT_SHARE:.0%} of a GPU for weights"
+        f"{parameters / 1e9:.1f}B parameters do not fit: at tensor-parallel size {largest}, the largest valid on a node of "
+        f"{cluster.gpus_per_node} GPUs, each GPU holds {parameters * BYTES_PER_PARAMETER / largest / GB:.1f} GB of bf16 "
+        f"weights, more than {WEIGHT_SHARE:.0%} of its {cluster.gpu_memory_gb:g} GB"
     )
 
 
-def _count_parameters(config: PretrainedConfig) -> int:
+def _count_parameters(config: PretrainedConfig, trust_remote_code: bool) -> int:
     """Exact parameter count, from the model built on the meta device (no memory, no weights)."""
     with torch.device("meta"):
         built_in = BUILT_IN.get(config.model_type)
-        model = built_in(config) if built_in else AutoModelForCausalLM.from_config(config)
+        model = built_in(config) if built_in else AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     return sum(p.numel() for p in model.parameters())

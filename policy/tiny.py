@@ -169,10 +169,13 @@ def tiny_policy(seed: int = 0) -> Path:
         return folder
     cache.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=cache))
-    write_tiny_policy(building, seed)
     try:
-        building.rename(folder)  # whole or not at all; a concurrent builder may have won
+        write_tiny_policy(building, seed)
+        building.rename(folder)  # whole or not at all
     except OSError:
-        shutil.rmtree(building, ignore_errors=True)
+        if not (folder / "model.safetensors").is_file():  # else a concurrent builder won
+            raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)  # a failed build, or the one that lost
     return folder
 

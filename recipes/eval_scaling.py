@@ -108,9 +108,12 @@ def main() -> int:
         parser.error("budgets must be >= 0")
 
     policy = str(args.policy or tiny_policy())
-    engine = make_engine(args.engine, policy)
     records = read_prompt_set(args.prompts)
-    rows = evaluate(engine, records, sorted(args.budgets), args.n, args.answer_tokens, args.seed)
+    engine = make_engine(args.engine, policy)
+    try:
+        rows = evaluate(engine, records, sorted(args.budgets), args.n, args.answer_tokens, args.seed)
+    finally:
+        engine.close()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scaling.json").write_text(json.dumps({"prompts": str(args.prompts), "policy": policy, "rows": rows}, indent=2) + "\n")
     plot(rows, args.out / "scaling.png", f"{args.prompts.name} on {Path(policy).name}, n={args.n}")

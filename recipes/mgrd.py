@@ -1,11 +1,12 @@
 """One round of modality-grounded reasoning distillation (MGRD).
 
 For each audio question, sample K candidate chains with the rollout pool and
-keep those that meet all three constraints: the reasoning cites acoustic
-evidence (not an imagined transcript), it is coherent, and the answer is right
-(the `mgrd` reward recipe; its components say which constraint rejected a
-candidate). The kept chains become an SFT set of chat messages, ready for
-OpenRLHF's or TRL's SFT trainers.
+keep those that finished (not cut at the token limit) and pass all four
+components of the `mgrd` reward recipe: the reasoning is in a well-formed think
+block, cites acoustic evidence (not an imagined transcript), is coherent
+(within word bounds, no degenerate repetition), and the answer is right. The
+components say which constraint rejected a candidate. The kept chains become an
+SFT set of chat messages, ready for OpenRLHF's or TRL's SFT trainers.
 
     python recipes/mgrd.py PROMPTS.jsonl -o OUT [--policy DIR] [--engine vllm|hf] [-k 8]
 
@@ -43,15 +44,17 @@ def audio_questions(prompts: Path, out: Path) -> int:
     return len(records)
 
 
-def sft_example(line: dict[str, Any]) -> dict[str, Any]:
-    """A kept candidate as chat messages: the question (with its audio) and the chain as the answer."""
+def sft_example(line: dict[str, Any], think_open: str) -> dict[str, Any]:
+    """A kept candidate as chat messages: the question (with its audio) and the chain as the answer,
+    opened with `think_open` where the prompt had prefilled it."""
     record = parse_prompt(line["source"], Path("/"))
-    opening = "<think>\n" if record.prefill_think else ""
+    opening = think_open + "\n" if record.prefill_think else ""
     return {"id": line["id"], "messages": [*record.messages, {"role": "assistant", "content": opening + line["response"]}]}
 
 
-def distill(candidates: Path, sft: Path) -> dict[str, Any]:
-    """Keep the candidates that pass every constraint; write them to `sft`; return the report."""
+def distill(candidates: Path, sft: Path, think_open: str) -> dict[str, Any]:
+    """Keep the finished candidates that pass every constraint; write them to `sft` (chains
+    prefilled with `think_open` get it back); return the report."""
     kept, total = [], 0
     rejected: dict[str, Counter] = {name: Counter() for name in CONSTRAINTS}
     for block in RolloutStore(candidates).blocks():
@@ -61,7 +64,7 @@ def distill(candidates: Path, sft: Path) -> dict[str, Any]:
             for name in failed:
                 rejected[name][line["components"][name]["reason"]] += 1
             if not failed and line["finish_reason"] == "stop":
-                kept.append(sft_example(line))
+                kept.append(sft_example(line, think_open))
     sft.write_text("".join(json.dumps(example, ensure_ascii=False) + "\n" for example in kept), encoding="utf-8")
     return {
         "candidates": total,
@@ -92,6 +95,7 @@ def main() -> int:
     args = parser.parse_args()
 
     policy = str(args.policy or tiny_policy())
+    prompts = PromptBuilder.from_pretrained(policy)
     args.out.mkdir(parents=True, exist_ok=True)
     questions = args.out / "audio_prompts.jsonl"
     if audio_questions(args.prompts, questions) == 0:
@@ -103,10 +107,10 @@ def main() -> int:
         pool_factory(args.engine, policy, args.workers, args.tensor_parallel),
         SamplingSettings(n=args.k, max_new_tokens=args.max_new_tokens, temperature=args.temperature),
         load_recipe("mgrd"),
-        PromptBuilder.from_pretrained(policy).tokenizer,
+        prompts.tokenizer,
         progress=not args.no_progress,
     )
-    report = distill(args.out / "candidates.jsonl", args.out / "sft.jsonl")
+    report = distill(args.out / "candidates.jsonl", args.out / "sft.jsonl", prompts.think_open)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(report_table(report))
     print(f"\nkept {report['kept']} of {report['candidates']} chains in {args.out / 'sft.jsonl'}")

@@ -6,9 +6,9 @@ chosen: the best of the policy's own answers that uses the audio (highest
 reward); rejected: one of its rollouts that the `self_cognition` verifier flags,
 or, for a prompt with none, a canonical refusal -- trains the policy with TRL's
 `DPOTrainer` (the audio reaches the forward pass through a collator that adds
-its features), and measures on held-out prompts, before and after, the refusal
-rate of sampled answers and how much more likely the refusal is than the answer
-that uses the audio.
+its features), and measures on held-out prompts (those whose rollouts include
+an answer that uses the audio), before and after, the refusal rate of sampled
+answers and how much more likely the refusal is than that answer.
 
     python recipes/self_cognition_dpo.py PROMPTS.jsonl -o OUT [--policy DIR] [--rollouts STORE]
         [-k 4] [--steps 20] [--beta 0.1] [--lr 5e-6] [--held-out 0.25] [--gpu]
@@ -33,6 +33,7 @@ from aural.policy.audio import load_audio
 from aural.policy.checkpoint import save_policy
 from aural.policy.inputs import audio_token_count
 from aural.policy.model import AudioPolicy
+from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy
 from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
@@ -52,24 +53,45 @@ def refuses(response: str) -> bool:
     return not FLAGS(Sample(response, "-", "audio")).passed
 
 
-def build_pairs(store: Path, held_out: set[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """One pair per training prompt whose rollouts include an answer that uses the audio."""
+def split_block(block: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A prompt's rollouts that `refuses` flags, and its best answer that uses the audio: the
+    highest-reward rollout of those neither flagged nor empty (None when there is none)."""
+    flagged, usable = [], []
+    for line in block:
+        if refuses(line["response"]):
+            flagged.append(line)
+        elif line["response"].strip():
+            usable.append(line)
+    return flagged, max(usable, key=lambda line: line.get("reward") or 0.0, default=None)
+
+
+def build_pairs(store: Path, train_ids: set[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One pair per prompt of `train_ids` (the audio prompts trained on) whose rollouts include an answer that uses the audio."""
     pairs, counts = [], {"prompts": 0, "rejected_from_rollouts": 0, "rejected_canonical": 0, "no_chosen": 0}
     for block in RolloutStore(store).blocks():
-        if block[0]["prompt_id"] in held_out:
+        if block[0]["prompt_id"] not in train_ids:
             continue
         counts["prompts"] += 1
-        flagged = [line for line in block if refuses(line["response"])]
-        usable = [line for line in block if not refuses(line["response"]) and line["response"].strip()]
-        if not usable:
+        flagged, chosen = split_block(block)
+        if chosen is None:
             counts["no_chosen"] += 1
             continue
-        chosen = max(usable, key=lambda line: line.get("reward") or 0.0)
         rejected = flagged[0]["response"] if flagged else REFUSAL
         counts["rejected_from_rollouts" if flagged else "rejected_canonical"] += 1
         pairs.append({"id": block[0]["prompt_id"], "prompt": chosen["prompt"], "chosen": chosen["response"],
                       "rejected": rejected, "source": block[0]["source"]})
     return pairs, counts
+
+
+def preferred_answers(store: Path, ids: set[str]) -> dict[str, str]:
+    """The best answer that uses the audio of each prompt of `ids` that has one in `store`."""
+    answers = {}
+    for block in RolloutStore(store).blocks():
+        if block[0]["prompt_id"] in ids:
+            _, best = split_block(block)
+            if best is not None:
+                answers[block[0]["prompt_id"]] = best["response"]
+    return answers
 
 
 class AudioPreferenceCollator:
@@ -157,25 +179,36 @@ def main() -> int:
     parser.add_argument("--gpu", action="store_true", help="train in bf16 on a GPU")
     args = parser.parse_args()
 
-    policy_dir = str(args.policy or tiny_policy())
     records = [r for r in read_prompt_set(args.prompts) if r.modality == "audio"]
+    if not records:
+        print(f"{args.prompts}: no audio prompts; nothing to correct", file=sys.stderr)
+        return 2
+    policy_dir = str(args.policy or tiny_policy())
     held_out = records[: max(1, int(len(records) * args.held_out))]
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.rollouts or args.out / "rollouts.jsonl"
     if args.rollouts is None:
         run_rollouts(args.prompts, store, pool_factory(args.engine, policy_dir),
                      SamplingSettings(n=args.k, max_new_tokens=args.max_new_tokens), load_recipe("step-audio-r1"),
-                     AudioPolicy.from_pretrained(policy_dir).tokenizer, progress=False)
-    pairs, counts = build_pairs(store, {r.id for r in held_out})
+                     PromptBuilder.from_pretrained(policy_dir).tokenizer, progress=False)
+    pairs, counts = build_pairs(store, {r.id for r in records[len(held_out):]})
     if not pairs:
         print(f"{store}: no prompt has an answer that uses the audio; nothing to train on", file=sys.stderr)
         return 1
+    answers = preferred_answers(store, {r.id for r in held_out})
+    measured = [r for r in held_out if r.id in answers]
+    if not measured:
+        print(f"{store}: no held-out prompt has an answer that uses the audio; nothing to measure against", file=sys.stderr)
+        return 1
+    if len(measured) < len(held_out):
+        print(f"{store}: skipping {len(held_out) - len(measured)} held-out prompts without an answer that uses the audio",
+              file=sys.stderr)
     (args.out / "pairs.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs))
-    answers = {b[0]["prompt_id"]: max(b, key=lambda line: line.get("reward") or 0.0)["response"] for b in RolloutStore(store).blocks()}
-    before = measure(AudioPolicy.from_pretrained(policy_dir), held_out, args.k, args.max_new_tokens, answers)
+    before = measure(AudioPolicy.from_pretrained(policy_dir), measured, args.k, args.max_new_tokens, answers)
     trained = train(policy_dir, pairs, args.out / "model", args.steps, args.beta, args.lr, args.gpu)
-    after = measure(trained, held_out, args.k, args.max_new_tokens, answers)
-    report = {"pairs": len(pairs), **counts, "held_out_prompts": len(held_out), "before": before, "after": after}
+    after = measure(trained, measured, args.k, args.max_new_tokens, answers)
+    report = {"pairs": len(pairs), **counts, "held_out_prompts": len(measured), "held_out_skipped": len(held_out) - len(measured),
+              "before": before, "after": after}
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(plain_table([
         ("held-out prompts", "refusal rate", "refusal log-likelihood margin"),

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from aural.verifiers import FieldError, Label, Sample
 
 from .batch import score_batch
-from .recipe import Recipe, RouteError
+from .recipe import ACCURACY, Recipe, RouteError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ EOS_TOKENS = (
     "<|end|>", "<|EOT|>", "<\uff5cend\u2581of\u2581sentence\uff5c>",
 )
 DEFAULT_MODALITY = "audio"
-SCORE_COMPONENT = "accuracy"
 _PROMPT_TAIL = 64
 
 
@@ -122,7 +121,7 @@ def score_openrlhf(
             result = next(results)
             total, components = result.total, result.components
         out.rewards.append(total)
-        out.scores.append(components[SCORE_COMPONENT].score if SCORE_COMPONENT in components else total)
+        out.scores.append(components[ACCURACY].score if ACCURACY in components else total)
         for name in names:
             out.extra_logs[name].append(components[name].score if name in components else 0.0)
     return out

@@ -34,6 +34,7 @@ from aural.verifiers.schema import KINDS
 log = logging.getLogger(__name__)
 
 DEFAULT_RECIPE = "step-audio-r1"
+ACCURACY = "accuracy"  # the component that says whether the answer is right (scores, pass@k, filtering)
 _COMPONENT_KEYS = ("verifier", "weight", "gate")
 
 

@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping
 
+from aural.files import atomic_write
 from aural.verifiers import FieldError, Sample
 
 from .batch import Summary, score_batch
@@ -108,15 +109,8 @@ def _output(target: str | Path | None) -> Iterator[IO[str]]:
     elif str(target) == "-":
         yield sys.stdout
     else:
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            with open(partial, "w", encoding="utf-8") as out:
-                yield out
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_write(target) as out:
+            yield out
 
 
 def _score_lines(
@@ -144,6 +138,8 @@ def _read_line(path: str, number: int, text: str, recipe: Recipe) -> tuple[Any, 
         record = json.loads(text)
     except json.JSONDecodeError as error:
         return text.rstrip("\n"), LineError(path, number, "line", f"invalid JSON: {error.msg} at column {error.colno}")
+    except RecursionError:
+        return text.rstrip("\n"), LineError(path, number, "line", "invalid JSON: nested too deeply")
     try:
         sample = sample_from_record(record)
         recipe.route_for(sample)

@@ -8,7 +8,9 @@ and answers ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``;
 ``GET /health`` answers ``{"status": "ok", "recipe": NAME}``. Scoring runs off
 the event loop, so a slow math check does not hold up other requests. A body
 that is not JSON or not of that shape gets 400 with what is wrong; one over
-the size limit gets 413; the server keeps serving after either.
+the size limit gets 413; the server keeps serving after either. End-of-sequence
+tokens and the default modality come from ``AURAL_EOS_TOKENS`` and
+``AURAL_DEFAULT_MODALITY``, read as the OpenRLHF reward file reads them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_openrlhf
+from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_openrlhf, settings_from_environment
 from .recipe import Recipe, load_recipe
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
@@ -87,13 +89,14 @@ def create_app(
 
     async def get_reward(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body_bytes:
-            return _error(413, f"the body has {declared} bytes; the limit is {max_body_bytes}")
+        too_large = declared.isdigit() and int(declared) > max_body_bytes
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body_bytes:
-                return _error(413, f"the body is over the limit of {max_body_bytes} bytes")
+        async for chunk in request.stream():  # read to the end, kept only under the limit: the client sees the 413
+            if not too_large:
+                body += chunk
+                too_large = len(body) > max_body_bytes
+        if too_large:
+            return _error(413, f"the body is over the limit of {max_body_bytes} bytes")
         try:
             queries, prompts, labels = parse_request(bytes(body))
         except BadRequest as error:
@@ -158,10 +161,17 @@ def serve(
             child.wait()
 
 
+def app_from_environment(recipe: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+    """The application `serve` runs: `recipe` (a name or TOML path), with the end-of-sequence
+    tokens and default modality the environment asks for, read as the OpenRLHF reward file reads them."""
+    _, eos_tokens, default_modality = settings_from_environment()
+    return create_app(load_recipe(recipe), max_body_bytes, eos_tokens=eos_tokens, default_modality=default_modality)
+
+
 def _run(listener: socket.socket, recipe: str, max_body_bytes: int) -> None:
     import uvicorn
 
-    app = create_app(load_recipe(recipe), max_body_bytes)
+    app = app_from_environment(recipe, max_body_bytes)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
 
 

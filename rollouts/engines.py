@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
+import torch
+
 from aural.policy.model import AudioPolicy, Generation
 from aural.policy.prompt import Prompt, PromptBuilder
 
@@ -42,6 +44,10 @@ class Engine(Protocol):
         """`settings.n` generations for each prompt, in order."""
         ...
 
+    def close(self) -> None:
+        """Release the model and whatever runs it; the engine samples no more."""
+        ...
+
 
 class HFEngine:
     """transformers: `AudioPolicy.generate`, one prompt at a time."""
@@ -56,6 +62,12 @@ class HFEngine:
         return self.policy.generate(
             prompts, settings.n, settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed, settings.ignore_eos
         )
+
+    def close(self) -> None:
+        """Release the model (and the GPU memory it held)."""
+        del self.policy
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
 
 class VLLMEngine:
@@ -104,7 +116,6 @@ class VLLMEngine:
             ]
             for out in outputs
         ]
-
 
     def close(self) -> None:
         """Stop the engine's processes now rather than at interpreter exit."""

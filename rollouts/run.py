@@ -18,9 +18,9 @@ from tqdm import tqdm
 
 from aural.rewards.batch import Summary, score_batch
 from aural.rewards.recipe import Recipe, RewardResult
-from aural.rewards.scored_jsonl import scored_record
+from aural.rewards.scored_jsonl import sample_from_record, scored_record
 from aural.rewards.table import plain_table
-from aural.verifiers import Sample, Verdict, parse_think
+from aural.verifiers import Verdict, parse_think
 from aural.verifiers.think import CLOSE_TAG, OPEN_TAG
 
 from aural.policy.model import Generation
@@ -130,7 +130,7 @@ def _lines(completed: Completed, recipe: Recipe | None, tokenizer: Any) -> list[
         })
     if recipe is None:
         return lines
-    samples = [Sample(line["response"], line["label"], line["modality"], line["prompt"], line["finish_reason"]) for line in lines]
+    samples = [sample_from_record(line) for line in lines]
     return [scored_record(line, result) for line, result in zip(lines, score_batch(recipe, samples))]
 
 

@@ -4,9 +4,10 @@ medium-difficulty filter: neither always solved nor never)."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aural.files import atomic_write
 
 from .stats import group_stats
 from .store import RolloutStore
@@ -40,8 +41,6 @@ def select_prompts(rollouts: str | Path, k: int, low: float, high: float, out: s
             selection.inside += 1
             selection.kept.append(stats.prompt_id)
             lines.append(json.dumps(block[0]["source"], ensure_ascii=False) + "\n")
-    out = Path(out)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text("".join(lines), encoding="utf-8")
-    os.replace(partial, out)
+    with atomic_write(out) as written:
+        written.write("".join(lines))
     return selection

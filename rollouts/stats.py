@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from math import comb
 from typing import Any, Sequence
 
+from aural.rewards.recipe import ACCURACY
+
 
 def pass_at_k(n: int, correct: int, k: int) -> float:
     """The unbiased estimate of pass@k from `n` samples of which `correct` are right:
@@ -23,7 +25,7 @@ def pass_at_k(n: int, correct: int, k: int) -> float:
 
 def is_correct(record: dict[str, Any]) -> bool:
     """A rollout's answer was right: its ``accuracy`` component passed, or (without one) its reward reached 0.5."""
-    accuracy = (record.get("components") or {}).get("accuracy")
+    accuracy = (record.get("components") or {}).get(ACCURACY)
     return (accuracy["score"] if accuracy else record.get("reward") or 0.0) >= 0.5
 
 

@@ -123,3 +123,22 @@ def test_a_label_that_names_no_option_is_reported():
 
 def test_properties():
     check_verifier(CHOICE)
+
+
+@pytest.mark.parametrize("letter", ["İ", "ı", "ſ", "\u212a", "Ｂ", "ǰ", "ß"])
+def test_non_ascii_letters_are_not_option_letters(letter, choice_label):
+    for response in (letter, f"({letter})", f"Option {letter}"):
+        verdict = CHOICE(audio(f"<think>.</think>{response}", choice_label))
+        assert (verdict.score, verdict.reason) == (0.0, "no_answer")
+    assert CHOICE(audio("<think>.</think>B", {"answer": letter, "choices": CHOICES})).reason == "bad_label"
+    assert CHOICE(audio("<think>.</think>B", {"answer": f"({letter})"})).reason == "bad_label"
+
+
+def test_more_than_ten_choices_is_a_bad_label():
+    label = {"answer": "sound 10", "choices": [f"sound {n}" for n in range(11)]}
+    for response in ("sound 10", "(A)", "K"):
+        verdict = CHOICE(audio(f"<think>.</think>{response}", label))
+        assert (verdict.score, verdict.reason) == (0.0, "bad_label")
+        assert "11 choices" in verdict.details["problem"]
+    ten = {"answer": "sound 9", "choices": [f"sound {n}" for n in range(10)]}
+    assert CHOICE(audio("<think>.</think>(J)", ten)).score == 1.0

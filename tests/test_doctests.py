@@ -6,7 +6,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("aural", "aural.verifiers", "aural.rewards")
+PACKAGES = ("aural", "aural.verifiers", "aural.rewards", "aural.policy", "aural.rollouts", "aural.training")
 
 
 def _modules():

@@ -1,13 +1,17 @@
 """math: math-verify equivalence behind a hard timeout in killable workers."""
 
+import subprocess
+import sys
 import time
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from aural.testing import check_verifier
 from aural.verifiers import Sample, make_verifier
-from aural.verifiers.math_pool import MathPool
+from aural.verifiers import math_pool
+from aural.verifiers.math_pool import MathPool, MathResult
 
 MATH = make_verifier("math")
 
@@ -72,6 +76,78 @@ def test_a_never_ending_answer_times_out_and_the_pool_recovers():
         assert [r.status for r in results] == ["ok"] * 8
     finally:
         pool.close()
+
+
+class FakeWorker:
+    """A worker in this process: answers ``ok`` at once, never answers "hang"; starting fails while `failing`."""
+
+    failing = False
+    stopped = 0
+
+    def __init__(self):
+        if FakeWorker.failing:
+            raise OSError("no more processes")
+        self.process = types.SimpleNamespace(poll=lambda: None)
+        self.reply = None
+
+    def wait_ready(self):
+        pass
+
+    def send(self, gold, prediction):
+        self.reply = None if prediction == "hang" else ("ok", prediction)
+
+    def read(self, timeout_s):
+        return self.reply
+
+    def stop(self):
+        FakeWorker.stopped += 1
+
+
+def test_a_pool_that_cannot_start_workers_answers_crashed_instead_of_hanging(monkeypatch):
+    monkeypatch.setattr(math_pool, "_Worker", FakeWorker)
+    pool = MathPool(workers=1)
+    try:
+        monkeypatch.setattr(FakeWorker, "failing", True)
+        assert pool.check("$1$", "hang", 1.0).status == "timeout"  # the spare takes over; no new spare
+        pool.settle()
+        assert pool.check("$1$", "$1$", 1.0).status == "ok"
+        assert pool.check("$1$", "hang", 1.0).status == "timeout"  # no spare, no worker: the place is empty
+        pool.settle()
+        for _ in range(3):
+            assert pool.check("$1$", "$1$", 1.0).status == "crashed"
+            pool.settle()
+        monkeypatch.setattr(FakeWorker, "failing", False)
+        assert pool.check("$1$", "$1$", 1.0).status == "crashed"  # and a worker starts in its place
+        pool.settle()
+        assert pool.check("$1$", "$1$", 1.0) == MathResult("ok", "$1$")
+    finally:
+        pool.close()
+
+
+def test_workers_started_before_a_failed_start_are_stopped(monkeypatch):
+    class ThirdFails(FakeWorker):
+        started = 0
+
+        def __init__(self):
+            ThirdFails.started += 1
+            if ThirdFails.started == 3:
+                raise OSError("no more processes")
+            super().__init__()
+
+    monkeypatch.setattr(math_pool, "_Worker", ThirdFails)
+    monkeypatch.setattr(FakeWorker, "stopped", 0)
+    with pytest.raises(OSError):
+        MathPool(workers=4)
+    assert FakeWorker.stopped == 2
+
+
+def test_stopping_a_dead_worker_with_unsent_input_does_not_raise():
+    worker = object.__new__(math_pool._Worker)
+    worker.process = subprocess.Popen([sys.executable, "-c", ""], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    worker.process.wait()
+    with pytest.raises(BrokenPipeError):
+        worker.send("$1$", "$1$")
+    worker.stop()
 
 
 def test_timeout_reaches_the_verdict():

@@ -1,10 +1,13 @@
 """number: numeric equality with tolerance; separators, units, fractions, words."""
 
+import math
+from fractions import Fraction
+
 import pytest
 
 from aural.testing import check_verifier
 from aural.verifiers import make_verifier
-from aural.verifiers.numeric import find_numbers, parse_number
+from aural.verifiers.numeric import Number, find_numbers, numbers_match, parse_number
 from conftest import audio
 
 NUMBER = make_verifier("number")
@@ -67,6 +70,18 @@ def test_tolerance_is_configurable():
     assert NUMBER(audio("<think>.</think>3.14", "3.14159")).score == 0.0
     absolute = make_verifier("number", abs_tol=0.5)
     assert absolute(audio("<think>.</think>10.4", "10")).score == 1.0
+    for bad in ({"rel_tol": math.inf}, {"abs_tol": math.nan}, {"abs_tol": -1.0}):
+        with pytest.raises(ValueError):
+            make_verifier("number", **bad)
+
+
+def test_numbers_beyond_float_range_compare_exactly():
+    huge = Number(Fraction(10**400))
+    assert numbers_match(huge, huge) and not numbers_match(huge, Number(Fraction(10**400 + 1)), rel_tol=0.0)
+    assert numbers_match(huge, Number(Fraction(10**400 + 1)))  # within the default 1e-9
+    assert not numbers_match(huge, Number(-huge.value), abs_tol=1e300)
+    assert NUMBER(audio("<think>.</think>1000000000e300", "1000000000e300")).score == 1.0
+    assert NUMBER(audio("<think>.</think>1000000000e300", "2000000000e300")).reason == "wrong"
 
 
 def test_repeating_the_same_answer_is_not_a_hedge():

@@ -43,3 +43,6 @@ def test_what_arithmetic_refuses():
     for text in [r"\frac{1}{0}", r"\sqrt{-1}", "10^{400}", "1" * 20, "(1", "1)", r"\infty", "x", "1,000", "50\\%", ""]:
         assert latex_value(text) is None, text
     assert latex_value("(" * 30 + "1" + ")" * 30) is None  # nesting deeper than MAX_DEPTH
+    # More than 15 digits, with or without a leading zero: a float would round it to 0.1.
+    assert latex_value(".10000000000000000001") is None and latex_value("0.10000000000000000001") is None
+    assert latex_value(".125") == 0.125 and latex_value(".") is None

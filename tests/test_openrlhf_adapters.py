@@ -161,3 +161,17 @@ def test_a_slow_math_check_does_not_block_other_requests(server):
         assert not slow.done()  # the quick requests were answered while the math check ran
         code, reply = slow.result(timeout=60)
     assert (code, reply["rewards"]) == (200, [0.0])
+
+
+def test_the_server_reads_its_settings_as_the_reward_file_does(monkeypatch):
+    from starlette.testclient import TestClient
+
+    from aural.rewards.openrlhf import reward_func
+    from aural.rewards.server import app_from_environment
+
+    monkeypatch.setenv("AURAL_EOS_TOKENS", "<END>")
+    monkeypatch.setenv("AURAL_DEFAULT_MODALITY", "text")
+    body = {"query": ["(B)<END>", "(B)<|im_end|>"], "prompts": ["", ""], "labels": ["B", "B"]}
+    reply = TestClient(app_from_environment("step-audio-r1")).post("/get_reward", json=body).json()
+    assert reply["rewards"] == [1.0, 0.0]  # the text route; no <END>: truncated
+    assert reward_func(body["query"], body["prompts"], body["labels"])["rewards"].tolist() == reply["rewards"]

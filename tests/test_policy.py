@@ -2,12 +2,15 @@
 
 import hashlib
 import json
+import types
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
 from aural.cli import main
+from aural.policy.checkpoint import save_policy
 from aural.policy.model import AudioPolicy
 from aural.policy.sharding import Cluster, ShardingError, plan_sharding
 from aural.policy.tiny import tiny_policy, write_tiny_policy
@@ -38,6 +41,31 @@ def test_the_tiny_policy_is_the_same_for_a_seed_and_differs_across_seeds(tmp_pat
         sizes = config[part]
         heads = sizes.get("num_attention_heads") or sizes["encoder_attention_heads"]
         assert (sizes.get("hidden_size") or sizes["d_model"]) // heads >= 64  # vLLM's CPU attention needs it
+
+
+def test_the_tiny_policy_cache_keeps_no_partial_build(tmp_path, monkeypatch):
+    from aural.policy import tiny
+
+    monkeypatch.setenv("AURAL_CACHE", str(tmp_path))
+
+    def fails_midway(folder, seed):
+        (folder / "config.json").write_text("{}")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tiny, "write_tiny_policy", fails_midway)
+    with pytest.raises(OSError, match="disk full"):
+        tiny.tiny_policy(seed=7)
+    assert list(tmp_path.iterdir()) == []
+
+    def loses_a_race(folder, seed):
+        (folder / "model.safetensors").write_text("mine")
+        winner = tmp_path / f"tiny-policy-v{tiny.VERSION}-seed{seed}"
+        winner.mkdir()
+        (winner / "model.safetensors").write_text("theirs")
+
+    monkeypatch.setattr(tiny, "write_tiny_policy", loses_a_race)
+    folder = tiny.tiny_policy(seed=7)
+    assert list(tmp_path.iterdir()) == [folder] and (folder / "model.safetensors").read_text() == "theirs"
 
 
 def test_prompts_render_the_template_with_one_placeholder_per_clip(policy):
@@ -113,6 +141,23 @@ def test_loading_errors(tmp_path):
         AudioPolicy.from_pretrained(folder)
 
 
+def test_a_sharded_checkpoint_is_renamed_in_every_shard_and_in_its_index(tmp_path):
+    from safetensors.torch import load_file
+    from transformers import Qwen2AudioForConditionalGeneration
+
+    model = Qwen2AudioForConditionalGeneration.from_pretrained(tiny_policy())
+    in_shards = partial(model.save_pretrained, max_shard_size="1MB")
+    folder = save_policy(types.SimpleNamespace(config=model.config, save_pretrained=in_shards), tmp_path / "sharded")
+    shards = {path.name: set(load_file(path)) for path in folder.glob("*.safetensors")}
+    weight_map = json.loads((folder / "model.safetensors.index.json").read_text())["weight_map"]
+    assert len(shards) > 1 and not list(folder.glob(".*"))
+    assert weight_map == {name: shard for shard, names in shards.items() for name in names}
+    assert all(name.startswith(("audio_tower.", "multi_modal_projector.", "language_model.")) for name in weight_map)
+    reloaded = Qwen2AudioForConditionalGeneration.from_pretrained(folder).state_dict()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(reloaded[name], tensor), name
+
+
 def test_sharding_plans_and_impossible_shapes():
     plan = plan_sharding(tiny_policy(), Cluster(nodes=2, gpus_per_node=4))
     assert (plan.tensor_parallel, plan.vllm_engines) == (1, 8)
@@ -137,9 +182,9 @@ def test_a_large_policy_gets_enough_tensor_parallelism():
     })
     plan = plan_sharding(step_audio_sized, Cluster(nodes=2, gpus_per_node=8, gpu_memory_gb=80))
     assert 30e9 < plan.parameters < 40e9
-    assert plan.tensor_parallel == 2 and plan.vllm_engines == 8  # 65 GB of bf16 weights, 32.6 GB a GPU
-    with pytest.raises(ShardingError, match="do not fit"):
-        plan_sharding(step_audio_sized, Cluster(nodes=1, gpus_per_node=1, gpu_memory_gb=24))
+    assert plan.tensor_parallel == 2 and plan.vllm_engines == 8  # 62.2 GB of bf16 weights, 31.1 GB a GPU
+    with pytest.raises(ShardingError, match=r"do not fit: at tensor-parallel size 2, .* each GPU holds 31\.1 GB of bf16 weights, more than 40% of its 24 GB"):
+        plan_sharding(step_audio_sized, Cluster(nodes=1, gpus_per_node=2, gpu_memory_gb=24))
 
 
 def test_our_inputs_equal_the_qwen2_audio_processor(policy):
@@ -191,6 +236,13 @@ def test_the_thinker_loads_out_of_a_full_omni_checkpoint(omni_thinker, tmp_path)
     torch.testing.assert_close(alone.logprobs(prompt, "(B)"), inside.logprobs(prompt, "(B)"))
 
 
+def test_sharding_plans_a_full_omni_checkpoint_for_its_thinker(omni_thinker):
+    from transformers import AutoConfig, Qwen2_5OmniConfig
+
+    full = Qwen2_5OmniConfig(thinker_config=AutoConfig.from_pretrained(omni_thinker).to_dict())
+    assert plan_sharding(full, Cluster(1, 2)).parameters == plan_sharding(omni_thinker, Cluster(1, 2)).parameters
+
+
 def write_step_audio_style(folder):
     """A tiny model in Step-Audio-R1's shape that ships its own code (tests/step_audio_style)."""
     import shutil
@@ -236,3 +288,13 @@ def test_a_model_with_its_own_code_loads_through_trust_remote_code(tmp_path):
     assert len(batch) == 3 and all(1 <= g.response_tokens <= 6 for g in batch)
     silent = remote.prompts.question("Which tone is higher?", np.zeros(32_000, np.float32), prefill_think=True)
     assert not torch.allclose(remote.logprobs(prompt, "(B)"), remote.logprobs(silent, "(B)"))
+
+
+def test_sharding_counts_a_model_with_its_own_code_through_trust_remote_code(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    folder = write_step_audio_style(tmp_path / "step_audio_style")
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        plan_sharding(folder, Cluster(1, 2))
+    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
+    assert plan_sharding(folder, Cluster(1, 2), trust_remote_code=True).parameters == sum(p.numel() for p in model.parameters())

@@ -60,6 +60,16 @@ def test_grounding_reads_only_the_reasoning_and_its_lexicon_extends(tmp_path):
     assert strict(audio(f"<think>{GROUNDED[0]}</think>(B)", "B")).reason == "no_acoustic_evidence"
 
 
+def test_terms_in_other_scripts_match_whatever_their_case(tmp_path):
+    mine = tmp_path / "deutsch.toml"
+    mine.write_text('[cues]\nstimme = ["Tonhöhe", "ÄCHZEN"]\n[surrogates]\ntext = ["Übersetzung"]\n', encoding="utf-8")
+    german = make_verifier("acoustic_grounding", lexicon=str(mine))
+    verdict = german(audio("<think>Die TONHÖHE steigt, ein ächzen.</think>(B)", "B"))
+    assert (verdict.reason, verdict.details["categories"]) == ("ok", ["stimme"])
+    assert verdict.details["cues"] == ["tonhöhe", "ächzen"]
+    assert german(audio("<think>Laut der übersetzung: tonhöhe.</think>(B)", "B")).reason == "transcript_reasoning"
+
+
 def test_coherence_bounds_and_repetition():
     assert COHERENCE(audio(f"<think>{GROUNDED[2]}</think>(B)", "B")).reason == "ok"
     assert COHERENCE(audio("<think>B.</think>(B)", "B")).reason == "too_short"

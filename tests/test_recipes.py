@@ -63,14 +63,14 @@ def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
     results = score_batch(recipe, [Sample(l["response"], l["label"], "audio", prompt, "stop") for l in lines])
     store = RolloutStore(tmp_path / "candidates.jsonl")
     store.append([scored_record(line, result) for line, result in zip(lines, results)])
-    report = mgrd.distill(store.path, tmp_path / "sft.jsonl")
+    report = mgrd.distill(store.path, tmp_path / "sft.jsonl", "<thinking>")
     assert (report["candidates"], report["kept"]) == (4, 1)
     assert report["reasons"]["grounding"] == {"transcript_reasoning": 1, "no_acoustic_evidence": 1}
     assert report["reasons"]["accuracy"] == {"wrong": 1} and report["reasons"]["coherence"] == {"repetitive": 1}
     (example,) = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
     user, assistant = example["messages"]
     assert user["content"][0] == {"type": "audio", "audio": source["audio"]}
-    assert assistant == {"role": "assistant", "content": "<think>\n" + chains[0][0]}
+    assert assistant == {"role": "assistant", "content": "<thinking>\n" + chains[0][0]}
 
 
 def test_self_cognition_dpo_end_to_end(tmp_path):
@@ -90,6 +90,42 @@ def test_self_cognition_dpo_end_to_end(tmp_path):
     assert len(trained.generate([prompt], n=2, max_new_tokens=4)[0]) == 2
 
 
+def test_self_cognition_pairs_and_answers_use_only_audio_answers_of_the_prompts_asked_for(tmp_path, monkeypatch):
+    dpo = load("self_cognition_dpo.py")
+    refusal = "I can only read text, sorry."
+    blocks = {  # prompt id: (response, reward) of each rollout
+        "train": [(refusal, 1.0), ("A rising tone.</think>(A)", 0.5), ("", 0.9)],
+        "text": [("4", 1.0)],
+        "held": [(refusal, 1.0), ("A low hum.</think>(B)", 0.2)],
+        "held-refusing": [(refusal, 1.0)],
+    }
+    store = RolloutStore(tmp_path / "rollouts.jsonl")
+    for prompt_id, rollouts in blocks.items():
+        store.append([{"prompt_id": prompt_id, "sample_index": i, "samples": len(rollouts), "prompt": "p", "response": text,
+                       "reward": reward, "source": {"id": prompt_id}} for i, (text, reward) in enumerate(rollouts)])
+    checked = []
+
+    def refuses(response):
+        checked.append(response)
+        return "only read text" in response
+
+    monkeypatch.setattr(dpo, "refuses", refuses)
+    pairs, counts = dpo.build_pairs(store.path, {"train"})
+    assert [(p["id"], p["chosen"], p["rejected"]) for p in pairs] == [("train", "A rising tone.</think>(A)", refusal)]
+    assert counts == {"prompts": 1, "rejected_from_rollouts": 1, "rejected_canonical": 0, "no_chosen": 0}
+    assert len(checked) == 3  # once per response
+    answers = dpo.preferred_answers(store.path, {"held", "held-refusing", "missing"})
+    assert answers == {"held": "A low hum.</think>(B)"}
+
+
+def test_self_cognition_dpo_needs_audio_prompts(tmp_path, monkeypatch, capsys):
+    prompts = tmp_path / "text.jsonl"
+    prompts.write_text('{"id": "t", "question": "2+2?", "label": "4"}\n')
+    monkeypatch.setattr(sys, "argv", ["self_cognition_dpo.py", str(prompts), "-o", str(tmp_path / "out")])
+    assert load("self_cognition_dpo.py").main() == 2
+    assert f"{prompts}: no audio prompts" in capsys.readouterr().err
+
+
 def test_eval_scaling_end_to_end(tmp_path):
     out = tmp_path / "scaling"
     printed = run("eval_scaling.py", EXAMPLES, "-o", str(out), "--engine", "hf", "--budgets", "32", "0", "8", "-n", "1",
@@ -102,3 +138,22 @@ def test_eval_scaling_end_to_end(tmp_path):
     assert rows[1]["mean_reasoning_tokens"] <= rows[2]["mean_reasoning_tokens"]
     assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "test-time scaling" in printed
+
+
+def test_eval_scaling_closes_its_engine_and_the_hf_engine_releases_its_model(tmp_path, monkeypatch):
+    from aural.rollouts.engines import HFEngine
+
+    scaling = load("eval_scaling.py")
+    prompts = tmp_path / "one.jsonl"
+    prompts.write_text(json.dumps({"id": "q", "question": "Which? (A) x (B) y", "label": "A"}) + "\n")
+    engines = []
+
+    def make_engine(kind, policy):
+        engines.append(HFEngine(policy))
+        return engines[-1]
+
+    monkeypatch.setattr(scaling, "make_engine", make_engine)
+    monkeypatch.setattr(sys, "argv", ["eval_scaling.py", str(prompts), "-o", str(tmp_path / "out"), "--engine", "hf",
+                                      "--budgets", "0", "-n", "1", "--answer-tokens", "1"])
+    assert scaling.main() == 0
+    assert not hasattr(engines[0], "policy")

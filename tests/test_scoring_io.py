@@ -1,6 +1,7 @@
 """Batch scoring, the summary, the scored-sample JSONL contract and `aural score`."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -80,6 +81,18 @@ def test_bad_lines_are_reported_by_line_and_field_and_the_rest_are_scored(tmp_pa
     assert out[1] == {"raw": "{not json", "reward": None, "error": out[1]["error"]}
     assert out[2]["error"]["field"] == "label.choices"
     assert report.summary.count == 2
+
+
+def test_deeply_nested_json_is_a_line_error_and_the_output_is_synced_before_it_appears(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.fstat(fd).st_size))
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_lines(source, [GOOD, "[" * 100_000, {**GOOD, "label": {"answer": "B", "choices": 5}}, GOOD])
+    report = score_jsonl(source, target, RECIPE)
+    assert [(e.line, e.field, e.message) for e in report.errors[:1]] == [(2, "line", "invalid JSON: nested too deeply")]
+    assert [(e.line, e.field) for e in report.errors[1:]] == [(3, "label.choices")]
+    assert [json.loads(line)["reward"] for line in target.read_text().splitlines()] == [1.0, None, None, 1.0]
+    assert synced == [target.stat().st_size] and sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
 
 
 def test_a_sample_no_route_covers_is_a_line_error(tmp_path):

@@ -22,7 +22,8 @@ _OPTION_FOLLOWERS = frozenset(
 _BRACKETED = re.compile(r"(?<![\w\\])[(\[]\s?([A-Ja-j])\s?[)\]](?![\w])")
 _BARE = re.compile(r"(?<![\w'’\-\\])([A-J])(?![\w'’\-])")
 _NEXT_WORD = re.compile(r"\s+(\w+)")
-_LONE = re.compile(r"[\s*_`()\[\]{}.:]*(?:(?:option|choice)\s+)?\(?([A-Ja-j])\)?[\s*_`().:]*", re.IGNORECASE)
+# Case-blind for "Option"/"Choice" only: the letter itself must be ASCII ("İ" folds to "i").
+_LONE = re.compile(r"[\s*_`()\[\]{}.:]*(?:(?:option|choice)\s+)?\(?((?-i:[A-Ja-j]))\)?[\s*_`().:]*", re.IGNORECASE)
 _LEADING_LETTER = re.compile(r"^\s*\(?[A-Ja-j][).:]\s+")
 
 
@@ -104,7 +105,8 @@ class Choice(ReadsThink):
 
     Only the final answer is read. When it marks an answer (boxed, answer tags,
     ``Answer:``) naming an option, only the marked parts count. Naming two different options
-    scores 0 (``multiple_answers``); naming none scores 0 (``no_answer``).
+    scores 0 (``multiple_answers``); naming none scores 0 (``no_answer``). A label that
+    names no option, or has more than ten choices (A to J), scores 0 (``bad_label``).
 
     >>> label = {"answer": "B", "choices": ["a dog", "a cat", "rain"]}
     >>> check = Choice()
@@ -116,6 +118,9 @@ class Choice(ReadsThink):
 
     def check(self, sample: Sample) -> Verdict:
         label = sample.label
+        if label.choices and len(label.choices) > len(LETTERS):
+            problem = f"{len(label.choices)} choices; at most {len(LETTERS)} (A to J)"
+            return Verdict(0.0, "bad_label", details={"problem": problem})
         expected = label_index(label.answer, label.choices)
         if expected is None:
             return Verdict(0.0, "bad_label")

@@ -1,4 +1,4 @@
-"""Coherence of the reasoning: within length bounds, stepwise, not degenerate repetition."""
+"""Coherence of the reasoning: a word count within bounds and no degenerate repetition."""
 
 from __future__ import annotations
 

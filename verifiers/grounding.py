@@ -29,7 +29,7 @@ class AcousticGrounding(ReadsThink):
         super().__init__(**tags)
         words = load_lexicon("acoustic_grounding", lexicon)
         self.min_cues, self.min_categories = min_cues, min_categories
-        self._category = {term.lower(): category for category, terms in words["cues"].items() for term in terms}
+        self._category = {term.casefold(): category for category, terms in words["cues"].items() for term in terms}
         self._cues = TermMatcher(list(self._category))
         self._surrogates = TermMatcher([t for terms in words["surrogates"].values() for t in terms])
 

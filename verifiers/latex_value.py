@@ -44,7 +44,7 @@ def latex_value(text: str, variables: Mapping[str, float] | None = None) -> floa
     if len(text) > 4 * MAX_TOKENS:
         return None
     tokens = [t for t in _TOKEN.findall(text.replace("\\,", " ").replace("\\!", " ")) if t not in _SKIPPED]
-    if not tokens or len(tokens) > MAX_TOKENS or any(t[0].isdigit() and len(t.replace(".", "")) > 15 for t in tokens):
+    if not tokens or len(tokens) > MAX_TOKENS or any(_is_number(t) and len(t.replace(".", "")) > 15 for t in tokens):
         return None
     parser = _Parser(tokens, variables or {})
     try:
@@ -54,6 +54,11 @@ def latex_value(text: str, variables: Mapping[str, float] | None = None) -> floa
     except (_Unreadable, ArithmeticError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def _is_number(token: str) -> bool:
+    """Whether `token` is a numeric literal (``12``, ``1.5``, ``.5``)."""
+    return token[0].isdigit() or (token[0] == "." and len(token) > 1)
 
 
 def letters(text: str) -> set[str]:
@@ -121,7 +126,7 @@ class _Parser:
 
     def atom(self, depth: int) -> float:
         token = self.take()
-        if token[0].isdigit() or token[0] == ".":
+        if _is_number(token):
             return float(token)
         if token == "\\pi":
             return math.pi

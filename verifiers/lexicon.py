@@ -35,19 +35,22 @@ _WORD = re.compile(r"[a-z0-9]+(?:['\u2019-][a-z0-9]+)*")
 
 
 class TermMatcher:
-    """Finds which of `terms` a text contains: English terms as whole words (and word
-    sequences), other scripts anywhere. One pass over the words, set look-ups for
-    every span of up to the longest term's length: linear, whatever the list's size.
+    """Finds which of `terms` a text contains, ignoring case: English terms as whole words
+    (and word sequences), other scripts anywhere. Found terms come back case-folded.
+    One pass over the words, set look-ups for every span of up to the longest term's
+    length: linear, whatever the list's size.
 
     >>> TermMatcher(["pitch", "speaking rate", "high-pitched", "音调"]).find("A high-pitched voice; Pitch and speaking rate. 音调高")
     ['high-pitched', 'pitch', 'speaking rate', '音调']
+    >>> TermMatcher(["Tonhöhe", "Ärger"]).find("TONHÖHE und ärger")
+    ['tonhöhe', 'ärger']
     """
 
     def __init__(self, terms: list[str]):
         ascii_terms = [t.lower() for t in terms if t.isascii()]
         self._phrases = {tuple(_WORD.findall(t)): t for t in ascii_terms if _WORD.findall(t)}
         self._longest = max((len(p) for p in self._phrases), default=0)
-        others = sorted({t for t in terms if not t.isascii()}, key=len, reverse=True)
+        others = sorted({t.casefold() for t in terms if not t.isascii()}, key=len, reverse=True)
         self._others = re.compile("|".join(map(re.escape, others))) if others else None
 
     def find(self, text: str) -> list[str]:
@@ -60,5 +63,5 @@ class TermMatcher:
                 if term is not None:
                     found[term] = None
         if self._others is not None:
-            found.update((m.group(), None) for m in self._others.finditer(text))
+            found.update((m.group(), None) for m in self._others.finditer(text.casefold()))
         return list(found)

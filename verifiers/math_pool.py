@@ -12,6 +12,7 @@ drop, and a new spare starts in the background.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -57,20 +58,27 @@ class _Worker:
         self.process.stdin.flush()
 
     def read(self, timeout_s: float) -> tuple | None:
-        """The next reply, or None when none comes within `timeout_s` or the worker died."""
+        """The next reply, or None when none comes within `timeout_s`, the worker died or the reply is cut short."""
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         line = self.process.stdout.readline() if ready else b""
-        return tuple(json.loads(line)) if line else None
+        try:
+            return tuple(json.loads(line)) if line else None
+        except ValueError:
+            return None
 
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
-        self.process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # a check it never read, still buffered
+            self.process.stdin.close()
         self.process.stdout.close()
 
 
 class MathPool:
     """`workers` processes (and one warm spare) answering `check` from any number of threads.
+
+    A place whose worker could not be replaced answers ``crashed`` and tries again to
+    start one, so a pool that cannot start processes answers rather than hangs.
 
     >>> pool = MathPool(workers=1)
     >>> pool.check(r"$2\\sqrt{2}$", r"$\\sqrt{8}$", timeout_s=30)
@@ -80,13 +88,21 @@ class MathPool:
 
     def __init__(self, workers: int | None = None):
         self.size = workers or os.cpu_count() or 1
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()  # None: a place with no worker
         self._spares: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
+        self._lock = threading.Lock()  # guards _closed, _replacements and putting workers in the queues
         self._replacements: list[threading.Thread] = []
-        started = [_Worker() for _ in range(self.size + 1)]
-        for worker in started:
-            worker.wait_ready()
+        started: list[_Worker] = []
+        try:
+            for _ in range(self.size + 1):
+                started.append(_Worker())
+            for worker in started:
+                worker.wait_ready()
+        except BaseException:
+            for worker in started:
+                worker.stop()
+            raise
         for worker in started[:-1]:
             self._idle.put(worker)
         self._spares.put(started[-1])
@@ -96,50 +112,80 @@ class MathPool:
         if self._closed:
             raise RuntimeError("the math pool is closed")
         worker = self._idle.get()
+        if worker is None:
+            self._start_replacement(None)
+            return MathResult("crashed")
         try:
             worker.send(gold, prediction)
             reply = worker.read(timeout_s)
-        except OSError:
+        except OSError:  # a dead worker's pipe
             reply = None
         if reply is not None:
-            if self._closed:
-                worker.stop()
-            else:
-                self._idle.put(worker)
+            self._put(self._idle, worker)
             return MathResult(*reply)
         status = "timeout" if worker.process.poll() is None else "crashed"
         log.warning("math check %s after %.1f s; a spare worker replaces it", status, timeout_s)
-        replacement = threading.Thread(target=self._replace, args=(worker,), daemon=True)
-        replacement.start()
-        self._replacements = [t for t in self._replacements if t.is_alive()] + [replacement]
+        self._start_replacement(worker)
         return MathResult(status)
 
-    def _replace(self, dead: _Worker) -> None:
-        dead.stop()
+    def _put(self, into: queue.Queue, worker: _Worker | None) -> None:
+        """Put `worker` in `into`, or stop it when the pool is closed."""
+        with self._lock:
+            if not self._closed:
+                into.put(worker)
+                return
+        if worker is not None:
+            worker.stop()
+
+    def _start_replacement(self, dead: _Worker | None) -> None:
+        replacement = threading.Thread(target=self._replace, args=(dead,), daemon=True)
+        with self._lock:
+            self._replacements = [t for t in self._replacements if t.is_alive()] + [replacement]
+        replacement.start()
+
+    def _replace(self, dead: _Worker | None) -> None:
+        """Fill `dead`'s place with the warm spare and start a new spare; with no spare,
+        start the place's worker here. A place no worker could fill holds None."""
+        if dead is not None:
+            dead.stop()
         if self._closed:
             return
-        self._idle.put(self._spares.get())
-        spare = _Worker()
-        spare.wait_ready()
-        if self._closed:
-            spare.stop()
-        else:
-            self._spares.put(spare)
+        try:
+            spare: _Worker | None = self._spares.get_nowait()
+        except queue.Empty:
+            spare = None
+        if spare is not None:
+            self._put(self._idle, spare)
+        try:
+            fresh: _Worker | None = _Worker()
+            fresh.wait_ready()
+        except (OSError, RuntimeError):
+            log.exception("could not start a math worker")
+            fresh = None
+        if spare is None:
+            self._put(self._idle, fresh)
+        elif fresh is not None:
+            self._put(self._spares, fresh)
 
     def settle(self) -> None:
         """Wait until every killed worker's place is filled and a new spare is warm."""
-        for replacement in list(self._replacements):
+        with self._lock:
+            replacements = list(self._replacements)
+        for replacement in replacements:
             replacement.join()
 
     def close(self) -> None:
         """Stop the idle workers and the spare; a busy worker stops when its check returns."""
-        self._closed = True
+        with self._lock:
+            self._closed = True
         for waiting in (self._idle, self._spares):
             while True:
                 try:
-                    waiting.get_nowait().stop()
+                    worker = waiting.get_nowait()
                 except queue.Empty:
                     break
+                if worker is not None:
+                    worker.stop()
 
 
 _shared: MathPool | None = None

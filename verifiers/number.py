@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .marked import marked_answers
 from .numeric import Number, find_numbers, numbers_match, parse_number
 from .registry import register
@@ -47,8 +49,8 @@ class NumberMatch(ReadsThink):
 
     def __init__(self, rel_tol: float = 1e-9, abs_tol: float = 0.0, **tags: str | bool):
         super().__init__(**tags)
-        if rel_tol < 0 or abs_tol < 0:
-            raise ValueError("rel_tol and abs_tol must be >= 0")
+        if not all(math.isfinite(tol) and tol >= 0 for tol in (rel_tol, abs_tol)):
+            raise ValueError("rel_tol and abs_tol must be finite and >= 0")
         self.rel_tol = rel_tol
         self.abs_tol = abs_tol
 

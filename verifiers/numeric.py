@@ -124,18 +124,20 @@ def find_numbers(text: str) -> Iterator[Number]:
 
 
 def numbers_match(expected: Number, got: Number, rel_tol: float = 1e-9, abs_tol: float = 0.0) -> bool:
-    """Equal within tolerance; a percentage on one side only also matches its hundredth.
+    """Equal within tolerance, in exact arithmetic (any size); a percentage on one side only
+    also matches its hundredth. The tolerances must be finite.
 
     >>> numbers_match(parse_number("0.5"), parse_number("50%"))
     True
     >>> numbers_match(parse_number("1000000"), parse_number("1000001"))
     False
     """
+    rel, absolute = Fraction(rel_tol), Fraction(abs_tol)
     candidates = [got.value]
     if got.percent != expected.percent:
         candidates.append(got.value / 100 if got.percent else got.value * 100)
     for value in candidates:
         gap = abs(expected.value - value)
-        if gap == 0 or gap <= max(abs_tol, rel_tol * max(abs(expected.value), abs(value))):
+        if gap == 0 or gap <= max(absolute, rel * max(abs(expected.value), abs(value))):
             return True
     return False

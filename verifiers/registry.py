@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from .schema import Sample, Verdict
 
@@ -29,10 +29,6 @@ class Verifier:
         start = time.perf_counter()
         verdict = self.check(sample)
         return Verdict(verdict.score, verdict.reason, verdict.extracted, time.perf_counter() - start, verdict.details)
-
-    def batch(self, samples: Iterable[Sample]) -> list[Verdict]:
-        """Decide many samples, in order."""
-        return [self(sample) for sample in samples]
 
     def __repr__(self) -> str:
         return f"<verifier {self.name}>"

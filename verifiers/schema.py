@@ -44,7 +44,7 @@ class Label:
         if not isinstance(self.answer, str):
             raise FieldError("label.answer", f"expected a string, got {type(self.answer).__name__}")
         if self.choices is not None:
-            if isinstance(self.choices, str) or not all(isinstance(c, str) for c in self.choices):
+            if not isinstance(self.choices, (list, tuple)) or not all(isinstance(c, str) for c in self.choices):
                 raise FieldError("label.choices", "expected a list of strings")
             if not self.choices:
                 raise FieldError("label.choices", "expected at least one choice")

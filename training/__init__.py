@@ -1,0 +1,4 @@
+"""Training through OpenRLHF, with audio: PPO configs and their launch (`ppo_config`,
+`ppo_launch`, `launch`, checked by `openrlhf_parser`), the prompt file
+(`openrlhf_prompts`), the audio plug-in (`openrlhf_agent` for rollouts,
+`openrlhf_audio` and `audio_critic` for training), and PPO on one CPU (`cpu_ppo`)."""

@@ -1,0 +1,103 @@
+"""Aural's rollout step for OpenRLHF, with audio: the file ``--train.agent_func_path`` names.
+
+    python -m aural.training.launch ... --train.agent_func_path "$(aural openrlhf-agent-path)"
+
+For each sample OpenRLHF hands the executor the rendered prompt (one audio
+placeholder per clip, as `aural.training.openrlhf_prompts` writes it) and the
+label JSON, whose ``audio`` lists the clips. The executor loads them with the
+policy's audio loader, gives vLLM the prompt with ``multi_modal_data``, and
+returns what OpenRLHF trains on: the observation tokens with each placeholder
+expanded to the clip's length (as the training forward pass sees them), the
+audio features (``mm_train_inputs``), the action range, the truncation flag,
+and the reward of the recipe ``AURAL_REWARD_RECIPE`` names (as the reward file
+scores it: ``scores`` is the accuracy component, for dynamic filtering).
+
+This file is loaded by path, outside its package: its imports are absolute.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from copy import deepcopy
+from typing import Any
+
+from openrlhf.utils.agent import AgentExecutorBase
+from transformers import AutoFeatureExtractor
+
+from aural.policy.audio import load_audio
+from aural.policy.inputs import AudioInputs
+from aural.rewards.openrlhf_samples import score_openrlhf, settings_from_environment
+from aural.rewards.recipe import load_recipe
+
+TRAINED_FEATURES = ("input_features", "feature_attention_mask")
+
+
+class AgentExecutor(AgentExecutorBase):
+    """One sampled response per call, audio included, scored by Aural's recipe."""
+
+    def __init__(self) -> None:
+        recipe, self.eos_tokens, self.default_modality = settings_from_environment()
+        self.recipe = load_recipe(recipe)
+        self._inputs: dict[str, AudioInputs] = {}
+        self._lock = threading.Lock()
+
+    def audio_inputs(self, hf_tokenizer: Any) -> AudioInputs:
+        """The policy's input builder, from the folder its tokenizer (or processor) came from."""
+        tokenizer = getattr(hf_tokenizer, "tokenizer", hf_tokenizer)
+        folder = tokenizer.name_or_path
+        with self._lock:
+            if folder not in self._inputs:
+                features = getattr(hf_tokenizer, "feature_extractor", None) or AutoFeatureExtractor.from_pretrained(folder)
+                self._inputs[folder] = AudioInputs(tokenizer, features)
+            return self._inputs[folder]
+
+    async def execute(self, prompt, label, sampling_params, max_length: int, hf_tokenizer, llm_engine, images=None):
+        inputs = self.audio_inputs(hf_tokenizer)
+        rate = inputs.feature_extractor.sampling_rate
+        clips = [load_audio(path, rate) for path in _audio_paths(label)]
+        model_inputs = inputs(prompt, clips)
+        expanded = model_inputs["input_ids"][0].tolist()
+        params = deepcopy(sampling_params)
+        if params.max_tokens is None:
+            params.max_tokens = max(1, max_length - len(expanded))
+        if len(expanded) + params.max_tokens > max_length:
+            raise ValueError(
+                f"prompt of {len(expanded)} tokens (audio expanded) + {params.max_tokens} new tokens exceeds "
+                f"--data.max_len {max_length}; audio prompts cannot be cut: raise --data.max_len"
+            )
+        engine_prompt = inputs.tokenizer(prompt, add_special_tokens=False)["input_ids"]  # vLLM expands the placeholders
+        audio = {"audio": [(clip, rate) for clip in clips]} if clips else None
+        output = (await llm_engine.generate(engine_prompt, params, multi_modal_data=audio)).outputs[0]
+        action = list(output.token_ids)
+        query = prompt + inputs.tokenizer.decode(action, skip_special_tokens=False)
+        scored = score_openrlhf(self.recipe, [query], [prompt], [label], self.eos_tokens, self.default_modality, threads=1)
+        rollout_log_probs = None
+        if sampling_params.logprobs is not None and output.logprobs is not None:
+            rollout_log_probs = [0.0] * len(expanded) + [
+                step[token].logprob if token in step else 0.0 for token, step in zip(action, output.logprobs)
+            ]
+        return {
+            "prompt": prompt,
+            "label": label,
+            "images": images,
+            "mm_train_inputs": {k: model_inputs[k] for k in TRAINED_FEATURES} if clips else None,
+            "observation_tokens": expanded + action,
+            "action_ranges": [(len(expanded), len(expanded) + len(action))],
+            "rollout_log_probs": rollout_log_probs,
+            "truncated": output.finish_reason == "length",
+            "reward": scored.rewards[0],
+            "scores": scored.scores[0],
+            "extra_logs": {name: values[0] for name, values in scored.extra_logs.items()},
+        }
+
+
+def _audio_paths(label: Any) -> list[str]:
+    """The clips a label names under ``audio`` (a path or a list); none for other labels."""
+    if not isinstance(label, str) or not label.lstrip().startswith("{"):
+        return []
+    try:
+        audio = json.loads(label).get("audio", [])
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    return [audio] if isinstance(audio, str) else list(audio)
