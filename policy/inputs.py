@@ -16,6 +16,7 @@ import torch
 from transformers import PreTrainedTokenizerBase, SequenceFeatureExtractor
 
 AUDIO_TOKEN = "<|AUDIO|>"
+FEATURE_KEYS = ("input_features", "feature_attention_mask")  # what the model takes of the audio
 
 
 def audio_token_count(mel_frames: int) -> int:

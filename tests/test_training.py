@@ -17,6 +17,7 @@ import soundfile
 import torch
 
 from aural.cli import main as aural
+from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy, write_tiny_omni_thinker
@@ -147,7 +148,7 @@ def audio_case(policy):
     response = policy.tokenizer("the first tone is higher in pitch", add_special_tokens=False)["input_ids"]
     inputs = policy.inputs(prompt)
     sequence = torch.cat([inputs["input_ids"], torch.tensor([response])], dim=1)
-    features = lambda p: {k: v for k, v in policy.inputs(p).items() if k in ("input_features", "feature_attention_mask")}  # noqa: E731
+    features = lambda p: {k: v for k, v in policy.inputs(p).items() if k in FEATURE_KEYS}  # noqa: E731
     return prompt, response, sequence, features(prompt), features(silent)
 
 

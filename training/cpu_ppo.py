@@ -21,10 +21,10 @@ from typing import Any, Sequence
 import torch
 from transformers import AutoFeatureExtractor, AutoTokenizer
 
-from aural.policy.inputs import AudioInputs
+from aural.policy.inputs import FEATURE_KEYS, AudioInputs
 from aural.policy.model import AudioPolicy
 from aural.policy.prompt import PromptBuilder
-from aural.rewards.batch import score_batch
+from aural.rewards.batch import Summary, score_batch
 from aural.rewards.recipe import load_recipe
 from aural.rollouts.prompt_set import PromptRecord
 from aural.rollouts.run import reasoning_tokens
@@ -32,9 +32,6 @@ from aural.verifiers import Sample
 
 from .audio_critic import load_audio_critic
 from .openrlhf_audio import install
-
-TRAINED_FEATURES = ("input_features", "feature_attention_mask")
-
 
 @dataclass(frozen=True)
 class CPUPPOSettings:
@@ -94,11 +91,15 @@ class CPUPPO:
         experiences, results, lengths, reasoning = self.make_experience(records)
         losses = self.update(experiences)
         self.steps += 1
+        summary = Summary().add(results)
         return {
             "step": self.steps,
             "samples": len(results),
-            "mean_reward": _mean([r.total for r in results]),
-            **{f"mean_{name}": _mean([r.components[name].score for r in results if name in r.components]) for name in self.recipe.component_names()},
+            "mean_reward": round(summary.mean_reward, 4),
+            **{
+                f"mean_{name}": round(summary.component_mean(name), 4) if name in summary.component_sums else 0.0
+                for name in self.recipe.component_names()
+            },
             "mean_response_tokens": _mean(lengths),
             "mean_reasoning_tokens": _mean(reasoning),
             **losses,
@@ -129,7 +130,7 @@ class CPUPPO:
         for (inputs, generation), result in zip(rows, results):
             response = torch.tensor([generation.token_ids])
             sequence = torch.cat([inputs["input_ids"], response], dim=1)
-            features = {k: inputs[k] for k in TRAINED_FEATURES if k in inputs}
+            features = {k: inputs[k] for k in FEATURE_KEYS if k in inputs}
             action_mask = torch.ones_like(response, dtype=torch.bool)
             log_probs = self._log_probs(sequence, action_mask, features)
             values = self._values(sequence, action_mask, features)

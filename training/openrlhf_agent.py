@@ -17,7 +17,6 @@ This file is loaded by path, outside its package: its imports are absolute.
 
 from __future__ import annotations
 
-import json
 import threading
 from copy import deepcopy
 from typing import Any
@@ -26,12 +25,10 @@ from openrlhf.utils.agent import AgentExecutorBase
 from transformers import AutoFeatureExtractor
 
 from aural.policy.audio import load_audio
-from aural.policy.inputs import AudioInputs
-from aural.rewards.openrlhf_samples import score_openrlhf, settings_from_environment
+from aural.policy.inputs import FEATURE_KEYS, AudioInputs
+from aural.rewards.openrlhf_samples import parse_label, score_openrlhf, settings_from_environment
 from aural.rewards.recipe import load_recipe
-
-TRAINED_FEATURES = ("input_features", "feature_attention_mask")
-
+from aural.verifiers import FieldError
 
 class AgentExecutor(AgentExecutorBase):
     """One sampled response per call, audio included, scored by Aural's recipe."""
@@ -81,7 +78,7 @@ class AgentExecutor(AgentExecutorBase):
             "prompt": prompt,
             "label": label,
             "images": images,
-            "mm_train_inputs": {k: model_inputs[k] for k in TRAINED_FEATURES} if clips else None,
+            "mm_train_inputs": {k: model_inputs[k] for k in FEATURE_KEYS} if clips else None,
             "observation_tokens": expanded + action,
             "action_ranges": [(len(expanded), len(expanded) + len(action))],
             "rollout_log_probs": rollout_log_probs,
@@ -93,11 +90,10 @@ class AgentExecutor(AgentExecutorBase):
 
 
 def _audio_paths(label: Any) -> list[str]:
-    """The clips a label names under ``audio`` (a path or a list); none for other labels."""
-    if not isinstance(label, str) or not label.lstrip().startswith("{"):
-        return []
+    """The clips a label names under ``audio`` (a path or a list); none for labels that
+    name none or cannot be read (the reward then scores them 0 and says why)."""
     try:
-        audio = json.loads(label).get("audio", [])
-    except (json.JSONDecodeError, AttributeError):
+        audio = parse_label(label)[0].extra.get("audio", [])
+    except FieldError:
         return []
     return [audio] if isinstance(audio, str) else list(audio)

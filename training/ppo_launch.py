@@ -105,14 +105,8 @@ def launch_environment(config: PPOConfig) -> dict[str, str]:
 def shell_command(config: PPOConfig) -> str:
     """The launch as one shell command, a flag per line."""
     environment = " ".join(f"{k}={shlex.quote(v)}" for k, v in launch_environment(config).items())
-    words = launch_argv(openrlhf_flags(config))
-    lines, i = [f"{environment} python -m {LAUNCHER}"], 0
-    while i < len(words):
-        j = i + 1
-        while j < len(words) and not words[j].startswith("--"):
-            j += 1
-        lines.append("  " + " ".join(shlex.quote(w) for w in words[i:j]))
-        i = j
+    flags = [launch_argv({flag: value}) for flag, value in openrlhf_flags(config).items()]
+    lines = [f"{environment} python -m {LAUNCHER}", *("  " + shlex.join(words) for words in flags if words)]
     return " \\\n".join(lines)
 
 
