@@ -2,7 +2,7 @@
 
     aural score [IN.jsonl] [-o OUT.jsonl] [--recipe NAME|PATH]
     aural audit [--recipe NAME|PATH] [--catalogue FILE]... [--no-builtin]
-    aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N]
+    aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N] [--allow CIDR...]
     aural openrlhf-reward-path
     aural tiny-policy DIR [--seed 0]
     aural rollout [PROMPTS.jsonl] [-o ROLLOUTS.jsonl] [--policy DIR] [--engine vllm|hf] [-n 16]
@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.add_argument("--recipe", default=DEFAULT_RECIPE, help="a shipped recipe name or a TOML path")
     server.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)")
     server.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, help="larger bodies get 413")
+    server.add_argument("--allow", nargs="+", default=[], metavar="CIDR", help="client networks served (others get 403); required off loopback")
     server.set_defaults(run=_serve)
 
     path = commands.add_parser("openrlhf-reward-path", help="print the path of the OpenRLHF reward file")
@@ -146,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"serving {args.recipe} with {args.workers} process(es) at {url}", flush=True)
 
-    serve(args.recipe, args.host, args.port, args.workers, int(args.max_body_mb * 2**20), on_ready=ready)
+    serve(args.recipe, args.host, args.port, args.workers, int(args.max_body_mb * 2**20), on_ready=ready, allow=args.allow)
     return 0
 
 

@@ -11,17 +11,24 @@ that is not JSON or not of that shape gets 400 with what is wrong; one over
 the size limit gets 413; the server keeps serving after either. End-of-sequence
 tokens and the default modality come from ``AURAL_EOS_TOKENS`` and
 ``AURAL_DEFAULT_MODALITY``, read as the OpenRLHF reward file reads them.
+
+Listening beyond loopback is a deliberate act: ``allow`` (``--allow CIDR…``)
+names the client networks served; any other client gets 403 before its body
+is read, and is logged once per address. A non-loopback host without an
+allow list refuses to start.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import anyio
 import anyio.to_thread
@@ -29,11 +36,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_openrlhf, settings_from_environment
 from .recipe import Recipe, load_recipe
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
+MAX_LOGGED_CLIENTS = 4096  # refused addresses remembered for logging once; later ones are not logged
+
+log = logging.getLogger(__name__)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class BadRequest(ValueError):
@@ -73,15 +85,85 @@ def parse_request(body: bytes) -> tuple[list[str], list[str], list[Any]]:
     return queries, prompts, labels
 
 
+def parse_allow(networks: Sequence[str]) -> tuple[Network, ...]:
+    """Client networks from CIDR strings (a bare address is a network of one).
+
+    >>> parse_allow(["10.0.0.0/8", "192.168.1.7", "fd00::/8"])
+    (IPv4Network('10.0.0.0/8'), IPv4Network('192.168.1.7/32'), IPv6Network('fd00::/8'))
+    >>> parse_allow(["10.0.0.1/8"])
+    Traceback (most recent call last):
+    ValueError: --allow 10.0.0.1/8: 10.0.0.1/8 has host bits set
+    """
+    parsed = []
+    for network in networks:
+        try:
+            parsed.append(ipaddress.ip_network(network))
+        except ValueError as error:
+            raise ValueError(f"--allow {network}: {error}") from None
+    return tuple(parsed)
+
+
+def check_host(host: str, allow: Sequence[Network] | None) -> None:
+    """Refuse a non-loopback `host` without an allow list: reward servers take no credentials.
+
+    >>> check_host("127.0.0.1", None)
+    >>> check_host("0.0.0.0", None)
+    Traceback (most recent call last):
+    ValueError: --host 0.0.0.0 is reachable beyond this machine; name the clients allowed with --allow CIDR...
+    """
+    if allow or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # a host name: it may resolve beyond this machine
+    if not loopback:
+        raise ValueError(f"--host {host} is reachable beyond this machine; name the clients allowed with --allow CIDR...")
+
+
+class AllowClients:
+    """ASGI middleware serving only clients inside `networks`; others get 403 before
+    their body is read, and each refused address is logged once."""
+
+    def __init__(self, app: ASGIApp, networks: Sequence[Network]):
+        self.app = app
+        self.networks = tuple(networks)
+        self.refused: set[str] = set()
+
+    def allowed(self, host: str) -> bool:
+        """Whether a client address lies in an allowed network (IPv4 clients of an IPv6 socket included)."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = scope["client"][0] if scope.get("client") else ""
+        if self.allowed(host):
+            await self.app(scope, receive, send)
+            return
+        if host not in self.refused and len(self.refused) < MAX_LOGGED_CLIENTS:
+            self.refused.add(host)
+            log.warning("refused client %s: not in --allow", host or "(unknown)")
+        await _error(403, f"client {host} is not allowed")(scope, receive, send)
+
+
 def create_app(
     recipe: Recipe,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     workers: int | None = None,
     eos_tokens: tuple[str, ...] = EOS_TOKENS,
     default_modality: str = DEFAULT_MODALITY,
-) -> Starlette:
+    allow: Sequence[Network] | None = None,
+) -> ASGIApp:
     """The ASGI application serving `recipe`, scoring up to `workers` requests at
-    once (default: two per core), each in its own thread."""
+    once (default: two per core), each in its own thread; with `allow`, only to those client networks."""
     limiter = anyio.CapacityLimiter(workers or 2 * (os.cpu_count() or 1))
 
     def score(queries: list[str], prompts: list[str], labels: list[Any]) -> RewardLists:
@@ -107,7 +189,8 @@ def create_app(
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "recipe": recipe.name})
 
-    return Starlette(routes=[Route("/get_reward", get_reward, methods=["POST"]), Route("/health", health)])
+    app = Starlette(routes=[Route("/get_reward", get_reward, methods=["POST"]), Route("/health", health)])
+    return AllowClients(app, allow) if allow else app
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -121,14 +204,17 @@ def serve(
     processes: int = 1,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     on_ready: Callable[[str], None] = print,
+    allow: Sequence[str] = (),
 ) -> None:
     """Serve `recipe` (a name or TOML path) from `processes` server processes
     sharing one listening socket, until interrupted. Port 0 picks a free port;
-    `on_ready` gets the reward URL once connections are accepted.
+    `on_ready` gets the reward URL once connections are accepted. `allow` (CIDR
+    strings) limits the clients served; a non-loopback `host` requires it.
 
     Scoring is Python holding the GIL, so one process uses one core: several
     processes use several, each with a share of the cores for its math workers.
     """
+    check_host(host, parse_allow(allow))
     load_recipe(recipe)  # a bad recipe fails here, once, not in every process
     ipv6 = ":" in host
     # IPPROTO_TCP named explicitly: asyncio turns Nagle off only on sockets that say so,
@@ -140,10 +226,10 @@ def serve(
     url = f"http://{f'[{host}]' if ipv6 else host}:{listener.getsockname()[1]}/get_reward"
     if processes <= 1:
         on_ready(url)
-        _run(listener, recipe, max_body_bytes)
+        _run(listener, recipe, max_body_bytes, allow)
         return
     env = {**os.environ, "AURAL_MATH_WORKERS": str(max(1, (os.cpu_count() or 1) // processes))}
-    command = [sys.executable, "-m", "aural.rewards.server", str(listener.fileno()), recipe, str(max_body_bytes)]
+    command = [sys.executable, "-m", "aural.rewards.server", str(listener.fileno()), recipe, str(max_body_bytes), *allow]
     children = [subprocess.Popen(command, pass_fds=[listener.fileno()], env=env) for _ in range(processes)]
     on_ready(url)
 
@@ -161,20 +247,25 @@ def serve(
             child.wait()
 
 
-def app_from_environment(recipe: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+def app_from_environment(
+    recipe: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allow: Sequence[str] = ()
+) -> ASGIApp:
     """The application `serve` runs: `recipe` (a name or TOML path), with the end-of-sequence
     tokens and default modality the environment asks for, read as the OpenRLHF reward file reads them."""
     _, eos_tokens, default_modality = settings_from_environment()
-    return create_app(load_recipe(recipe), max_body_bytes, eos_tokens=eos_tokens, default_modality=default_modality)
+    return create_app(
+        load_recipe(recipe), max_body_bytes, eos_tokens=eos_tokens, default_modality=default_modality,
+        allow=parse_allow(allow),
+    )
 
 
-def _run(listener: socket.socket, recipe: str, max_body_bytes: int) -> None:
+def _run(listener: socket.socket, recipe: str, max_body_bytes: int, allow: Sequence[str]) -> None:
     import uvicorn
 
-    app = app_from_environment(recipe, max_body_bytes)
+    app = app_from_environment(recipe, max_body_bytes, allow)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
 
 
-if __name__ == "__main__":  # one server process of several: LISTENING_FD RECIPE MAX_BODY_BYTES
-    fd, spec, limit = sys.argv[1:4]
-    _run(socket.socket(fileno=int(fd)), spec, int(limit))
+if __name__ == "__main__":  # one server process of several: LISTENING_FD RECIPE MAX_BODY_BYTES [ALLOW...]
+    fd, spec, limit, *networks = sys.argv[1:]
+    _run(socket.socket(fileno=int(fd)), spec, int(limit), networks)
