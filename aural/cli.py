@@ -4,10 +4,11 @@
     aural audit [--recipe NAME|PATH] [--catalogue FILE]... [--no-builtin]
     aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N] [--allow CIDR...]
     aural openrlhf-reward-path
-    aural tiny-policy DIR [--seed 0]
+    aural tiny-policy DIR [--seed 0] [--arch qwen2-audio | step-audio-2]
     aural rollout [PROMPTS.jsonl] [-o ROLLOUTS.jsonl] [--policy DIR] [--engine vllm|hf] [-n 16]
                   [--max-new-tokens 10240] [--workers N] [--recipe NAME|PATH]
     aural select ROLLOUTS.jsonl --k 8 --band LOW HIGH -o PROMPTS.jsonl
+    aural ppo CONFIG.toml [--dry-run | --smoke] [--policy DIR]
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
 hack; 2 bad usage (a missing file, a recipe that does not load).
@@ -67,9 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = commands.add_parser("openrlhf-reward-path", help="print the path of the OpenRLHF reward file")
     path.set_defaults(run=_openrlhf_reward_path)
 
-    tiny = commands.add_parser("tiny-policy", help="write the tiny random-weight Qwen2-Audio used in tests and demos")
+    tiny = commands.add_parser("tiny-policy", help="write the tiny random-weight Qwen2-Audio (or StepAudio2) used in tests and demos")
     tiny.add_argument("folder", help="where to write it")
     tiny.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
+    tiny.add_argument("--arch", choices=["qwen2-audio", "step-audio-2"], default="qwen2-audio", help="the architecture (step-audio-2: Step-Audio-R1's)")
     tiny.set_defaults(run=_tiny_policy)
 
     rollout = commands.add_parser("rollout", help="sample n responses per prompt and score them")
@@ -102,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ppo = commands.add_parser("ppo", help="train with PPO through OpenRLHF, with audio (see recipes/configs/)")
     ppo.add_argument("config", help="a PPO config TOML")
     ppo.add_argument("--dry-run", action="store_true", help="print the OpenRLHF launch instead of running it")
-    ppo.add_argument("--policy", help="a local model folder, in place of the config's policy.path")
+    ppo.add_argument("--policy", help="a local model folder, in place of the config's policy.path (--smoke: of the tiny policy)")
+    ppo.add_argument("--smoke", action="store_true", help="two PPO steps of the config on this machine's CPU at tiny sizes, checked")
+    ppo.add_argument("--smoke-output", help="where the smoke run writes (default: RUN_OUTPUT/smoke)")
     ppo.set_defaults(run=_ppo)
 
     agent = commands.add_parser("openrlhf-agent-path", help="print the path of the OpenRLHF audio agent file")
@@ -161,6 +165,14 @@ def _ppo(args: argparse.Namespace) -> int:
     from aural.training.ppo_launch import run_ppo
 
     config = load_ppo_config(args.config)
+    if args.smoke:
+        from aural.policy.tiny import tiny_policy
+        from aural.training.smoke import run_smoke
+
+        output = Path(args.smoke_output or Path(config.run["output"]) / "smoke").resolve()
+        report = run_smoke(config, Path(args.policy).resolve() if args.policy else tiny_policy(), output)
+        print(report.table())
+        return 0 if report.passed else 1
     if args.policy:
         config = dataclasses.replace(config, policy={"path": str(Path(args.policy).resolve())})
     return run_ppo(config, args.dry_run)
@@ -209,9 +221,10 @@ def _select(args: argparse.Namespace) -> int:
 
 
 def _tiny_policy(args: argparse.Namespace) -> int:
-    from aural.policy.tiny import write_tiny_policy  # torch and transformers: only for this command
+    from aural.policy.tiny import write_tiny_policy, write_tiny_step_audio2  # torch and transformers: only for this command
 
-    print(write_tiny_policy(args.folder, args.seed))
+    write = write_tiny_step_audio2 if args.arch == "step-audio-2" else write_tiny_policy
+    print(write(args.folder, args.seed))
     return 0
 
 

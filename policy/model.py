@@ -4,8 +4,10 @@ sampling (`generate`) and teacher-forced log-probabilities (`logprobs`).
 Qwen2-Audio loads as `Qwen2AudioForConditionalGeneration`; the Qwen2.5-Omni
 thinker as `Qwen2_5OmniThinkerForConditionalGeneration`, from a thinker folder
 or from the thinker inside a full Qwen2.5-Omni checkpoint (the talker is left
-out). Other audio LLMs that ship their own modeling code (Step-Audio-R1: a 25 Hz
-audio encoder, an adaptor downsampling x2 to 12.5 Hz, a Qwen2.5 decoder) load
+out). StepAudio2 (Step-Audio 2 mini, Step-Audio-R1: a 25 Hz audio encoder, an
+adaptor downsampling x2 to 12.5 Hz, a Qwen2 decoder) loads as Aural's own
+`StepAudio2ForCausalLM`, with the release's chat template when the folder's
+tokenizer has none. Other audio LLMs that ship their own modeling code load
 through ``trust_remote_code`` with their own processor. Nothing is fetched
 from a hub.
 """
@@ -30,12 +32,16 @@ from transformers import (
 
 from .inputs import AudioInputs
 from .prompt import Prompt, PromptBuilder, _local_folder
+from .step_audio2 import StepAudio2ForCausalLM
+from .step_audio2_audio import SAMPLE_RATE, StepAudio2Inputs
+from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUILT_IN = {
     "qwen2_audio": Qwen2AudioForConditionalGeneration,
     "qwen2_5_omni_thinker": Qwen2_5OmniThinkerForConditionalGeneration,
     "qwen2_5_omni": Qwen2_5OmniThinkerForConditionalGeneration,  # the thinker of a full checkpoint
+    "step_audio_2": StepAudio2ForCausalLM,
 }
 
 
@@ -105,6 +111,13 @@ class AudioPolicy:
             )
         model = load_audio_model(path, config, dtype=DTYPES[dtype], **local).to(device)
         model.eval()
+        if config.model_type == "step_audio_2":  # no feature extractor: its own log-mels, clips cut into chunks
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            tokenizer.chat_template = tokenizer.chat_template or STEP_AUDIO2_TEMPLATE
+            if model.config.audio_patch_token_id is None:  # a response's own <audio_start> stays text
+                model.config.audio_patch_token_id = tokenizer.convert_tokens_to_ids("<audio_patch>")
+            prompts = PromptBuilder(tokenizer, SAMPLE_RATE, max_seconds=None, audio_first=False)
+            return cls(model, StepAudio2Inputs(tokenizer), tokenizer, prompts)
         if config.model_type in BUILT_IN:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             features = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)

@@ -4,7 +4,9 @@ This is the one place that knows templates. A `Prompt` holds the rendered text,
 with one audio placeholder per clip as the template writes it (vLLM and the HF
 processor each expand it to the clip's length), and the clips themselves as
 16 kHz mono waveforms. Step-Audio-R1 style models think first: with
-`prefill_think` the assistant turn opens with ``<think>`` already written.
+`prefill_think` the assistant turn opens with ``<think>`` already written (a
+template whose generation prompt already opens it, as StepAudio2's does, is
+left as it is).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from aural.verifiers.think import OPEN_TAG
 
-from .audio import MODEL_RATE, load_audio
+from .audio import MODEL_RATE, WINDOW_SECONDS, load_audio
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,26 @@ class PromptBuilder:
 
     Message content is a string or a list of parts: ``{"type": "text", "text": …}``
     and ``{"type": "audio", "audio": PATH | BYTES | ARRAY}`` (an array is taken to be
-    at the model's rate unless the part gives ``"sampling_rate"``).
+    at the model's rate unless the part gives ``"sampling_rate"``). Clips longer than
+    `max_seconds` are an error (None: any length, for models that cut clips into chunks);
+    `question` puts the clip before the text, or after it with ``audio_first=False``.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, sampling_rate: int = MODEL_RATE, think_open: str = OPEN_TAG):
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        sampling_rate: int = MODEL_RATE,
+        think_open: str = OPEN_TAG,
+        max_seconds: float | None = WINDOW_SECONDS,
+        audio_first: bool = True,
+    ):
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the tokenizer has no chat template")
         self.tokenizer = tokenizer
         self.sampling_rate = sampling_rate
         self.think_open = think_open
+        self.max_seconds = max_seconds
+        self.audio_first = audio_first
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, **options: Any) -> PromptBuilder:
@@ -66,7 +79,7 @@ class PromptBuilder:
                     parts.append(dict(part))
             rendered.append({**message, "content": parts})
         text = self.tokenizer.apply_chat_template(rendered, tokenize=False, add_generation_prompt=True)
-        if prefill_think:
+        if prefill_think and not text.endswith(self.think_open + "\n"):
             text += self.think_open + "\n"
         return text, audio_parts
 
@@ -74,12 +87,16 @@ class PromptBuilder:
         """Render `messages`, ending with the assistant turn opened (and thinking, with `prefill_think`)."""
         text, audio_parts = self.render(messages, prefill_think)
         rate = self.sampling_rate
-        return Prompt(text, tuple(load_audio(part["audio"], rate, part.get("sampling_rate", rate)) for part in audio_parts))
+        return Prompt(
+            text,
+            tuple(load_audio(part["audio"], rate, part.get("sampling_rate", rate), self.max_seconds) for part in audio_parts),
+        )
 
     def question(self, question: str, audio: Any = None, system: str | None = None, prefill_think: bool = False) -> Prompt:
-        """A one-turn prompt: the clip (if any), then the question."""
-        content: list[dict[str, Any]] = [{"type": "audio", "audio": audio}] if audio is not None else []
-        content.append({"type": "text", "text": question})
+        """A one-turn prompt: the clip (if any) and the question, in the builder's order."""
+        content: list[dict[str, Any]] = [{"type": "text", "text": question}]
+        if audio is not None:
+            content.insert(0 if self.audio_first else 1, {"type": "audio", "audio": audio})
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
         return self.build(messages, prefill_think)
 

@@ -10,9 +10,11 @@ backend needs. Weights are saved under the names of the released Qwen2-Audio
 checkpoints (``language_model.model.*``), which both transformers and vLLM load.
 The same seed always gives the same files. `tiny_policy()` builds it once per
 seed and caches it. `write_tiny_omni_thinker` writes a Qwen2.5-Omni thinker of
-the same sizes, with the same tokenizer.
+the same sizes, with the same tokenizer; `write_tiny_step_audio2` a StepAudio2
+(Step-Audio-R1's architecture) in the released layout, with its special tokens
+and chat template.
 
-    aural tiny-policy DIR
+    aural tiny-policy DIR [--arch qwen2-audio | step-audio-2]
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from transformers import (
 )
 
 from .checkpoint import save_policy
+from .step_audio2 import StepAudio2Config, StepAudio2ForCausalLM
+from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
+from .step_audio2_template import SPECIAL_TOKENS as STEP_AUDIO2_TOKENS
 
 VERSION = 2  # part of the cache key: bump it when the files change
 # The Qwen2.5-Omni names its processor looks the tokens up by.
@@ -157,6 +162,33 @@ def write_tiny_omni_thinker(folder: str | Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     _save(Qwen2_5OmniThinkerForConditionalGeneration(config), tokenizer, folder)
+    return folder
+
+
+def write_tiny_step_audio2(folder: str | Path, seed: int = 0) -> Path:
+    """Write a tiny StepAudio2 to `folder`: the release's config layout and weight names,
+    the tokenizer with ``<|BOT|>``, ``<|EOT|>`` and the audio tokens added after the Qwen
+    ones in the released order (the ids themselves are small), and the release's chat template."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": list(STEP_AUDIO2_TOKENS)})
+    tokenizer.eos_token = "<|EOT|>"
+    tokenizer.chat_template = STEP_AUDIO2_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    stops = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>", "<|EOT|>"])  # the release's three
+    config = StepAudio2Config(
+        audio_encoder_config={"n_audio_state": 64, "n_audio_head": 1, "n_audio_layer": 2, "llm_dim": 128},
+        text_config={**_decoder_sizes(tokenizer), "eos_token_id": stops},
+        audio_start_token_id=tokenizer.convert_tokens_to_ids("<audio_start>"),
+        audio_patch_token_id=tokenizer.convert_tokens_to_ids("<audio_patch>"),
+        architectures=["StepAudio2ForCausalLM"],
+    )
+    torch.manual_seed(seed)
+    model = StepAudio2ForCausalLM(config)
+    model.generation_config.eos_token_id = stops
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    save_policy(model, folder)
     return folder
 
 
