@@ -101,7 +101,8 @@ def test_verl_builds_aurals_manager_from_its_config(worker):
     assert worker.reward_manager.recipe.name == "step-audio-r1"
 
 
-def test_the_manager_reads_prefill_truncation_cjk_and_bad_labels_from_tokens(worker, tokenizer):
+def token_cases(tokenizer):
+    """A padded batch of the cases the manager must read from tokens, and its response length."""
     plain = audio_prompt(tokenizer, "Which tone is higher?", prefill_think=False)
     prefilled = audio_prompt(tokenizer, "Which tone is higher?", prefill_think=True)
     answer = "The second tone rises.</think>The answer is (B).<|im_end|>"
@@ -116,7 +117,11 @@ def test_the_manager_reads_prefill_truncation_cjk_and_bad_labels_from_tokens(wor
         (plain, "(B)<|im_end|>", '{"choices": ["no answer field"]}'),  # unreadable label
     ]
     length = len(tokenizer(long_answer, add_special_tokens=False)["input_ids"])
-    data = padded_batch(tokenizer, rows, response_length=length)
+    return padded_batch(tokenizer, rows, response_length=length), length
+
+
+def test_the_manager_reads_prefill_truncation_cjk_and_bad_labels_from_tokens(worker, tokenizer):
+    data, length = token_cases(tokenizer)
     reward_tensor, columns = score_with_verl(worker, data)
 
     assert list(columns) == COLUMNS
@@ -196,3 +201,23 @@ def test_compute_score_settings(tmp_path):
     collides.write_text('[route.default]\nscore = { verifier = "answer" }\n')
     with pytest.raises(ValueError, match="collides"):
         verl_adapter.compute_score("aural", "4", "4", {}, recipe=str(collides))
+
+
+@pytest.mark.slow
+def test_verls_reward_loop_manager_scores_over_ray(worker, tokenizer):
+    """The whole of verl's path: `RewardLoopManager` starts the worker as a Ray actor, which
+    loads the manager by its config; `extract_reward` reads what the trainer reads."""
+    import ray
+    from verl.experimental.reward_loop import RewardLoopManager
+    from verl.trainer.ppo.reward import extract_reward
+
+    data, _ = token_cases(tokenizer)
+    in_process = score_with_verl(worker, data)
+    ray.init(num_cpus=1, include_dashboard=False)
+    try:
+        reward_tensor, columns = extract_reward(RewardLoopManager(worker.config).compute_rm_score(data))
+    finally:
+        ray.shutdown()
+    assert torch.equal(reward_tensor, in_process[0])
+    assert list(columns) == COLUMNS
+    assert {key: list(values) for key, values in columns.items()} == in_process[1]
