@@ -21,9 +21,14 @@ here from numpy and torch primitives; nothing is loaded from the releases):
 
 import json
 import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer
@@ -452,3 +457,21 @@ def test_sharding_plans_the_33b_and_the_7b_mini(tmp_path):
         plan_sharding(config_folder(tmp_path, "r1b", R1), Cluster(gpus_per_node=6), tensor_parallel=3)
     with pytest.raises(ShardingError, match="tensor_parallel 8 does not divide the 28 attention heads"):
         plan_sharding(config_folder(tmp_path, "mini3", MINI), Cluster(gpus_per_node=8), tensor_parallel=8)
+
+
+# ---- the README's example ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_on_the_tiny_checkpoint(tiny, tmp_path):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if "choice_question(" in b]
+    for real, offline in [('"Step-Audio-R1.1"', repr(str(tiny))), ('"bfloat16"', '"float32"'), ('"cuda"', '"cpu"'), ("10_240", "8")]:
+        assert real in example
+        example = example.replace(real, offline)
+    soundfile.write(tmp_path / "clip.wav", tone(440), RATE)
+    (tmp_path / "example.py").write_text(example)
+    done = subprocess.run([sys.executable, "example.py"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    assert printed[0].split()[0] in {"stop", "length"} and "--vllm.tensor_parallel_size" in printed[2]
