@@ -17,7 +17,7 @@ SITE = $(VENV)/lib/python3*/site-packages
 # compiled extension is CUDA-linked: all three go (torchaudio's DSP is plain torch; audio files
 # are read with soundfile).
 $(READY): pyproject.toml Makefile
-	command -v espeak-ng >/dev/null || (apt-get update -q && apt-get install -y -q espeak-ng)
+	command -v espeak-ng >/dev/null && command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q espeak-ng chromium)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0

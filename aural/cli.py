@@ -8,6 +8,7 @@
     aural rollout [PROMPTS.jsonl] [-o ROLLOUTS.jsonl] [--policy DIR] [--engine vllm|hf] [-n 16]
                   [--max-new-tokens 10240] [--workers N] [--recipe NAME|PATH]
     aural select ROLLOUTS.jsonl --k 8 --band LOW HIGH -o PROMPTS.jsonl
+    aural report STORE.jsonl [-o DIR] [--k 8] [--band LOW HIGH]
     aural ppo CONFIG.toml [--dry-run | --smoke] [--policy DIR]
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
@@ -100,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     select.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.125, 0.875))
     select.add_argument("-o", "--output", required=True, help="where to write the kept prompt lines")
     select.set_defaults(run=_select)
+
+    report = commands.add_parser("report", help="an HTML page and PNG figures of a rollout store or scored JSONL")
+    report.add_argument("store", help="a rollout store or any scored-sample JSONL")
+    report.add_argument("-o", "--output", help="the folder to write (default: STORE's name with -report, beside it)")
+    report.add_argument("--k", type=int, default=8, help="pass@k as aural select computes it")
+    report.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.125, 0.875), help="the band aural select would keep")
+    report.set_defaults(run=_report)
 
     ppo = commands.add_parser("ppo", help="train with PPO through OpenRLHF, with audio (see recipes/configs/)")
     ppo.add_argument("config", help="a PPO config TOML")
@@ -202,6 +210,28 @@ def _rollout(args: argparse.Namespace) -> int:
     report = run_rollouts(prompts, args.output, pool, settings, recipe, tokenizer, progress=not args.no_progress)
     print(f"{prompts} on {policy} with {args.engine}, n={settings.n}, up to {length} new tokens -> {args.output}")
     print(report.table())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from aural.rollouts.report import read_store
+
+    try:
+        from aural.rollouts.report_page import write_report  # matplotlib: only for this command
+    except ImportError as error:
+        raise ValueError(f"{error}; install the plotting extra: pip install 'aural[recipes]'") from None
+    low, high = args.band
+    if not 0.0 <= low <= high <= 1.0 or args.k < 1:
+        raise ValueError(f"need k >= 1 and 0 <= LOW <= HIGH <= 1, got k={args.k}, band {low:g} {high:g}")
+    store = Path(args.store)
+    report = read_store(store)
+    if not report.summary.count:
+        print(f"aural report: {store}: no scored lines (score it first: aural score {store} -o SCORED.jsonl)", file=sys.stderr)
+        return USAGE_ERROR
+    written = write_report(report, args.output or store.with_name(f"{store.stem}-report"), args.k, tuple(args.band))
+    for error in report.errors:
+        print(error, file=sys.stderr)
+    print(f"{report.summary.count} scored lines of {report.lines} -> {written.html} and {len(written.figures)} PNG figures")
     return 0
 
 
