@@ -93,7 +93,7 @@ class FakeWorker:
     def wait_ready(self):
         pass
 
-    def send(self, gold, prediction):
+    def send(self, gold, prediction, options):
         self.reply = None if prediction == "hang" else ("ok", prediction)
 
     def read(self, timeout_s):
@@ -146,7 +146,7 @@ def test_stopping_a_dead_worker_with_unsent_input_does_not_raise():
     worker.process = subprocess.Popen([sys.executable, "-c", ""], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     worker.process.wait()
     with pytest.raises(BrokenPipeError):
-        worker.send("$1$", "$1$")
+        worker.send("$1$", "$1$", {})
     worker.stop()
 
 

@@ -53,7 +53,7 @@ def test_right_numbers(answer, label):
         ("There are no beeps I can hear.", "3", "no_answer"),
         ("", "3", "no_answer"),
         ("The answer is 3 or 4.", "3", "multiple_answers"),
-        ("The answer is three or four.", "3", "no_answer"),
+        ("The answer is three or four.", "3", "multiple_answers"),  # words are numbers too
         (r"\boxed{3} \boxed{4}", "3", "multiple_answers"),
         ("Answer: 3. Answer: 4.", "3", "multiple_answers"),
         ("3", "several", "bad_label"),

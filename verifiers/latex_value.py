@@ -22,7 +22,15 @@ MAX_EXPONENT = 64.0
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+|\\[A-Za-z]+|[-+*/^(){}\[\]]|\S")
 _SKIPPED = frozenset({"\\left", "\\right", "\\displaystyle", "$"})
-_FRACTIONS = frozenset({"\\frac", "\\dfrac", "\\tfrac"})
+_FRACTIONS = frozenset({"\\frac", "\\dfrac", "\\tfrac", "\\cfrac"})
+# LaTeX reads one digit as an argument: \frac12 is \frac{1}{2}, \sqrt5 is \sqrt{5}.
+_BRACELESS = re.compile(r"\\([dtc]?frac)\s*(\d)\s*(\d)|\\sqrt\s*(\d)")
+
+
+def _braced(m: re.Match[str]) -> str:
+    return f"\\{m[1]}{{{m[2]}}}{{{m[3]}}}" if m[1] else f"\\sqrt{{{m[4]}}}"
+
+
 _PRODUCTS = frozenset({"*", "\\cdot", "\\times"})
 _CLOSING = {"(": ")", "{": "}", "[": "]"}
 
@@ -43,7 +51,8 @@ def latex_value(text: str, variables: Mapping[str, float] | None = None) -> floa
     """
     if len(text) > 4 * MAX_TOKENS:
         return None
-    tokens = [t for t in _TOKEN.findall(text.replace("\\,", " ").replace("\\!", " ")) if t not in _SKIPPED]
+    text = _BRACELESS.sub(_braced, text.replace("\\,", " ").replace("\\!", " "))
+    tokens = [t for t in _TOKEN.findall(text) if t not in _SKIPPED]
     if not tokens or len(tokens) > MAX_TOKENS or any(_is_number(t) and len(t.replace(".", "")) > 15 for t in tokens):
         return None
     parser = _Parser(tokens, variables or {})
@@ -104,7 +113,9 @@ class _Parser:
                 self.take()
                 right = self.signed(depth)
                 value = value / right if token == "/" else value * right
-            elif token is not None and (token[0].isdigit() or token in _CLOSING or token[0] == "\\" or token.isalpha()):
+            elif token is not None and _is_number(token):
+                raise _Unreadable  # "1 000", "2 3": digits apart, not a product
+            elif token is not None and (token in _CLOSING or token[0] == "\\" or token.isalpha()):
                 value *= self.power(depth)  # implicit product: 2\sqrt{2}, 3\pi, 2(3), 2x
             else:
                 return value

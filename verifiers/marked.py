@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-_BOXED_OR_BRACE = re.compile(r"\\(?:boxed|fbox)\s{0,3}\{|[{}]")
+_BOXED_OR_BRACE = re.compile(
+    r"\\(?:boxed|fbox)\s{0,3}\{|\\(?:boxed|fbox)(?![A-Za-z{])\s{0,3}(?P<bare>[^\s{}$\\]{1,100})|[{}]"
+)
 _ANSWER_PHRASE = re.compile(
     r"(?:\b(?:(?:final|correct|best)\s{1,3})?(?:answer|option|choice)\**\s{0,3}"
     r"(?:is|would\s{1,3}be|should\s{1,3}be|[:=])\**:?|^\s{0,3}####)"
@@ -17,24 +19,29 @@ ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 
 
 def boxed(text: str) -> list[str]:
-    r"""The contents of every ``\boxed{…}`` (and ``\fbox{…}``) in `text`, braces balanced.
+    r"""The contents of every ``\boxed{…}`` (and ``\fbox{…}``) in `text`, braces balanced,
+    and of every ``\boxed 4`` written without braces (up to the next space).
 
     >>> boxed(r"so \boxed{\frac{1}{2}} or \boxed{B}")
     ['\\frac{1}{2}', 'B']
-    >>> boxed(r"\boxed{unclosed")
-    []
+    >>> boxed(r"\boxed{unclosed"), boxed(r"\boxed 42. Or \boxed7")
+    ([], ['42', '7'])
     """
     found: list[tuple[int, str]] = []
-    stack: list[tuple[int, bool]] = []  # (content start, opened by \boxed)
+    stack: list[int] = []  # per open brace: where a box's content starts, or -1 for a plain brace (ints: no GC cost)
     for m in _BOXED_OR_BRACE.finditer(text):
         token = m.group()
-        if token == "}":
+        if m["bare"] is not None:
+            content = m["bare"].rstrip(".,;:")
+            if content:
+                found.append((m.start("bare"), content))
+        elif token == "}":
             if stack:
-                start, is_box = stack.pop()
-                if is_box:
+                start = stack.pop()
+                if start >= 0:
                     found.append((start, text[start : m.start()]))
         else:
-            stack.append((m.end(), token != "{"))
+            stack.append(m.end() if token != "{" else -1)
     return [content for _, content in sorted(found)]
 
 

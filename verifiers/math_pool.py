@@ -21,7 +21,7 @@ import select
 import subprocess
 import sys
 import threading
-from typing import NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class _Worker:
             self.stop()
             raise RuntimeError("a math worker failed to start; run `python -m aural.verifiers.math_worker` to see why")
 
-    def send(self, gold: str, prediction: str) -> None:
-        self.process.stdin.write(json.dumps([gold, prediction]).encode() + b"\n")
+    def send(self, gold: str, prediction: str, options: Mapping[str, Any]) -> None:
+        self.process.stdin.write(json.dumps([gold, prediction, dict(options)]).encode() + b"\n")
         self.process.stdin.flush()
 
     def read(self, timeout_s: float) -> tuple | None:
@@ -107,8 +107,9 @@ class MathPool:
             self._idle.put(worker)
         self._spares.put(started[-1])
 
-    def check(self, gold: str, prediction: str, timeout_s: float) -> MathResult:
-        """Compare two LaTeX strings; returns within `timeout_s` of a worker being free."""
+    def check(self, gold: str, prediction: str, timeout_s: float, options: Mapping[str, Any] | None = None) -> MathResult:
+        """Compare two LaTeX strings; returns within `timeout_s` of a worker being free.
+        `options` are `math_worker.verify_pair`'s keyword arguments (math-verify's options)."""
         if self._closed:
             raise RuntimeError("the math pool is closed")
         worker = self._idle.get()
@@ -116,7 +117,7 @@ class MathPool:
             self._start_replacement(None)
             return MathResult("crashed")
         try:
-            worker.send(gold, prediction)
+            worker.send(gold, prediction, options or {})
             reply = worker.read(timeout_s)
         except OSError:  # a dead worker's pipe
             reply = None

@@ -1,51 +1,250 @@
-"""Numeric answers: equality within tolerance, never evaluating the text."""
+"""Numeric answers: equality within tolerance, never evaluating the text.
+
+Which number a sentence answers with: a region that is one number (with a unit)
+is that number. Otherwise the sentence is read as an answer sentence: the number
+tagged as a total ("7 beeps in total", "a total of 7"), else the first number
+attached to the question's noun ("how many *beeps*" → "4 beeps"), else the first
+cardinal of the sentence's last clause (clauses start at "so", "therefore", "=",
+or a colon before a bare number), else its first ordinal ("the 4th beep").
+Parenthetical asides are skipped ("4 beeps (at 1 kHz)"), unless they hedge
+("4 (maybe five)"). Two different numbers joined by a hedge ("3 or 4", "four or 5",
+"between 3 and 4", "3-4") are two answers; so is a mark followed by a retraction
+("The answer is 4. Hmm, actually 5."). A marked answer that applies anything to
+its number (``\\sqrt{5}``, ``5!``, ``2x+5``) is read as the arithmetic it is, or
+not as a number.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import ClassVar
 
+from .latex_value import latex_value
 from .marked import marked_answers
-from .numeric import Number, find_numbers, numbers_match, parse_number
+from .numeric import Found, Number, find_all, numbers_match, parse_number
 from .registry import register
-from .think import ReadsThink
 from .schema import Sample, Verdict
+from .think import ReadsThink
+
+_HEDGE = (
+    r"\b(?:or|either|maybe|perhaps|possibly|probably|between|to|might|could|alternatively)\b"
+    r"|[~\u2013\u2014/]|或者|或|还是|可能|也许|到|至"
+)
+_HEDGE_CONNECTOR = re.compile(r"^[^.!?;\n。！？；]{0,40}?(?:" + _HEDGE + r")", re.IGNORECASE)
+_RANGE_START = re.compile(r"\b(?:between|from)\s+$|在$", re.IGNORECASE)
+_RETRACTION = re.compile(
+    r"\b(?:or|either|maybe|perhaps|possibly|probably|might|could|alternatively|actually|wait|hmm+|rather|instead"
+    r"|correction|reconsider\w*|reflection|recount\w*|I mean|make that)\b|或者|还是|可能|也许|不对|其实|应该是|重新",
+    re.IGNORECASE,
+)
+_OR_FIRST = re.compile(r"(?:or|either)\b|或者|还是", re.IGNORECASE)
+_EMPHASIS = re.compile(r"\*\*|__|^\*|\*$")
+_ASIDE = re.compile(r"\(([^()]{0,200})\)|（([^（）]{0,200})）")
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；\n]")
+_CLAUSE_START = re.compile(
+    r"\b(?:so|therefore|thus|hence|which (?:means|makes|gives)|that (?:makes|gives)|making|giving)\b|[=→]|所以|因此|共",
+    re.IGNORECASE,
+)
+_COLON = re.compile(r"[:：]")
+_TOTAL_AFTER = re.compile(r"^\s*(?:[^\W\d_]+\s+){0,2}?(?:in\s+total|total|altogether|overall)\b", re.IGNORECASE)
+_TOTAL_BEFORE = re.compile(r"(?:\btotal\s+(?:of|is)\s*|\btotal:\s*|一共|总共|共有?)$", re.IGNORECASE)
+# Anything that operates on a number inside a mark: LaTeX commands other than text and spacing,
+# powers, indices, factorials, products, quotients and sums between operands, equations.
+_OPERATION = re.compile(
+    r"\\(?!(?:text|mathrm|mbox|textbf|quad|qquad|%|\$|,|;|!|\s|boxed|dfrac|tfrac|cfrac|frac|overline)\b)[A-Za-z]+"
+    r"|\\(?:frac|dfrac|tfrac|cfrac)\s*\{[^{}]*[^\d\s{}\-][^{}]*\}"
+    r"|[\^_=*×÷·]|\d\s*!|[\d)}]\s*[+/]\s*[\d(\\a-zA-Z]|\d\s*[a-zA-Z]\s*[+\-]"
+)
+_QUESTION_NOUN = re.compile(r"\bhow\s+many\s+(?:(?:distinct|different|separate|total)\s+)?([^\W\d_]+)|(?:几|多少)个?(\w)", re.IGNORECASE)
 
 
-def read_number(region: str) -> tuple[str, Number | None]:
-    """The number a region answers with: ``("ok", n)``, ``("multiple_answers", None)`` or ``("no_answer", None)``.
+MAX_MARKS = 16  # more different marked answers than this is a hedge, and reading them all would not be linear
 
-    A region that is one number (with a unit) is that number; otherwise it must
-    contain exactly one distinct number.
 
-    >>> read_number("3 beeps")[1].value, read_number("3 or 4")[0], read_number("none")[0]
-    (Fraction(3, 1), 'multiple_answers', 'no_answer')
+@dataclass(frozen=True)
+class Reading:
+    """What a piece of text answers with: `status` is ``ok`` (then `number` is set),
+    ``multiple_answers``, ``no_answer`` or ``not_a_number`` (an expression)."""
+
+    status: str
+    number: Number | None = None
+
+
+def question_noun(prompt: str) -> str:
+    """The noun a counting question asks about ("how many beeps" → ``beep``), or ``""``.
+
+    >>> question_noun("How many beeps do you hear?"), question_noun("这段音频里有几声鸟叫？"), question_noun("Why?")
+    ('beep', '声', '')
     """
+    noun = ""
+    for m in _QUESTION_NOUN.finditer(prompt[-2000:]):
+        noun = m[1] or m[2]
+    noun = noun.lower()
+    return noun[:-1] if len(noun) > 3 and noun.endswith("s") and not noun.endswith("ss") else noun
+
+
+def read_number(region: str, noun: str = "") -> Reading:
+    """The number `region` answers with (see the module docstring for the rule).
+
+    >>> read_number("3 beeps").number.value, read_number("3 or 4").status, read_number("none").status
+    (Fraction(3, 1), 'multiple_answers', 'no_answer')
+    >>> read_number("4 beeps in total, spaced about 0.5 seconds apart").number.value
+    Fraction(4, 1)
+    >>> read_number(r"\\sqrt{5}").number.value == 5, read_number("5!").status
+    (False, 'not_a_number')
+    """
+    region = _EMPHASIS.sub("", region.strip())
     whole = parse_number(region)
     if whole is not None:
-        return "ok", whole
-    distinct = {(n.value, n.percent): n for n in find_numbers(region)}
-    if len(distinct) > 1:
-        return "multiple_answers", None
-    if not distinct:
-        return "no_answer", None
-    return "ok", next(iter(distinct.values()))
+        return Reading("ok", whole)
+    body, asides = _without_asides(region)
+    reading = _read_body(body, noun)
+    if reading.status == "ok" and any(_hedges_against(aside, reading.number) for aside in asides):
+        return Reading("multiple_answers")
+    return reading
+
+
+def _without_asides(text: str) -> tuple[str, list[str]]:
+    """`text` without its parenthetical asides (``\\text{…}`` unwrapped), and the asides."""
+    text = re.sub(r"\\text\{([^{}]{0,200})\}", r"\1", text)
+    asides = [m[1] or m[2] or "" for m in _ASIDE.finditer(text)]
+    return (_ASIDE.sub(" ", text) if asides else text), asides
+
+
+def _hedges_against(aside: str, number: Number) -> bool:
+    """Whether an aside offers another number with a hedge ("maybe five", "or 4")."""
+    return bool(_RETRACTION.search(aside)) and any(not numbers_match(number, f.number) for f in find_all(aside))
+
+
+def _read_body(body: str, noun: str) -> Reading:
+    whole = parse_number(body)
+    if whole is not None:
+        return Reading("ok", whole)
+    found = find_all(body)
+    if not found:
+        return Reading("no_answer")
+    if _OPERATION.search(body):
+        return _read_expression(body)
+    chosen = _choose(body, found, noun)
+    if _hedged(body, found, chosen):
+        return Reading("multiple_answers")
+    return Reading("ok", found[chosen].number)
+
+
+def _read_expression(text: str) -> Reading:
+    """A marked expression: the value of its right-hand side when that is plain arithmetic."""
+    side = text.rsplit("=", 1)[-1].replace("$", "").strip().rstrip(".")
+    number = parse_number(side)
+    if number is not None:
+        return Reading("ok", number)
+    value = latex_value(side)
+    if value is None:
+        return Reading("not_a_number")
+    return Reading("ok", Number(Fraction(value)))
+
+
+def _choose(sentence: str, found: list[Found], noun: str) -> int:
+    """Which of the numbers `found` in `sentence` it answers with."""
+    for index in reversed(range(len(found))):
+        number = found[index]
+        if not number.ordinal and (
+            _TOTAL_AFTER.match(sentence, number.end) or _TOTAL_BEFORE.search(sentence[max(0, number.start - 12) : number.start])
+        ):
+            return index
+    clause_start = 0
+    for m in _CLAUSE_START.finditer(sentence):
+        if any(f.start >= m.end() for f in found):
+            clause_start = m.end()
+    for m in _COLON.finditer(sentence):
+        if m.end() > clause_start and parse_number(sentence[m.end() :]) is not None:
+            clause_start = m.end()
+    in_clause = [i for i, f in enumerate(found) if f.start >= clause_start] or list(range(len(found)))
+    attached = [i for i in in_clause if noun and _attached(sentence, found[i], noun)]
+    cardinals = [i for i in in_clause if not found[i].ordinal]
+    return (attached or cardinals or in_clause)[0]
+
+
+def _attached(sentence: str, found: Found, noun: str) -> bool:
+    """Whether `noun` follows the number within two words ("4 short beeps", "4声")."""
+    after = sentence[found.end : found.end + 40].lower()
+    if not noun.isascii():
+        return after.startswith(noun)
+    return bool(re.match(r"\s*(?:[^\W\d_]+\s+){0,2}?" + re.escape(noun), after))
+
+
+def _hedged(text: str, found: list[Found], chosen: int) -> bool:
+    """Whether the chosen number is joined to a different one by a hedge ("3 or 4", "between 3 and 4", "3-4")."""
+    number = found[chosen]
+    for other in (found[chosen - 1] if chosen else None, found[chosen + 1] if chosen + 1 < len(found) else None):
+        if other is None or numbers_match(number.number, other.number):
+            continue
+        first, second = sorted((number, other), key=lambda f: f.start)
+        between = text[first.end : second.start]
+        if _HEDGE_CONNECTOR.match(between):
+            return True
+        if re.fullmatch(r"\s*[-\u2212\u2013\u2014~]?\s*", between) and (between or text[second.start] in "-\u2212"):
+            return True  # 3-4, 3 – 4: a range
+        if re.fullmatch(r"\s*(?:and|&|和|与)\s*", between) and _RANGE_START.search(text[max(0, first.start - 10) : first.start]):
+            return True
+    return False
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each sentence of `text`."""
+    bounds, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        bounds.append((start, m.end()))
+        start = m.end()
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def _retracted(after: str, number: Number, noun: str) -> bool:
+    """Whether text after a marked answer offers another answer with a hedge or a retraction:
+    a different number standing bare ("actually 5.") or counting the same thing ("maybe 5 beeps")."""
+    for start, end in _sentences(after):
+        sentence = after[start:end]
+        if not _RETRACTION.search(sentence):
+            continue
+        for found in find_all(sentence):
+            if numbers_match(number, found.number):
+                continue
+            rest = sentence[found.end :].lstrip()
+            if not rest[:1].isalpha() or (noun and _attached(sentence, found, noun)):
+                return True
+    return False
+
+
+def _unit_word(region: str) -> str:
+    """The word after the first number of a marked answer ("4 beeps" → ``beep``), or ``""``."""
+    m = re.search(r"\d\s*([^\W\d_]{2,})", region)
+    return question_noun("how many " + m[1]) if m else ""
 
 
 @register("number")
 class NumberMatch(ReadsThink):
     """1.0 when the answer equals the label within `rel_tol` / `abs_tol`.
 
-    Marked answers (boxed, ``Answer:``) are read when present and must agree;
-    when none holds a number, the last number of the final answer is taken. Thousands
-    separators, units, simple fractions, percentages and number words up to
-    ninety-nine are understood.
+    Marked answers (boxed, ``Answer:``) are read when present and must agree, and
+    nothing after them may offer another number; when none holds a number, the
+    final answer's last sentence that names a number is read. See the module
+    docstring for how a sentence is read.
 
     >>> check = NumberMatch()
     >>> check(Sample("<think>I count them.</think>There are 1,024 beeps.", "1024", "audio")).score
     1.0
     >>> check(Sample(r"<think>.</think>\\boxed{3} or \\boxed{4}", "3", "text")).reason
     'multiple_answers'
+    >>> check(Sample("<think>.</think>The answer is 4. Hmm, actually 5.", "4", "audio")).reason
+    'multiple_answers'
     """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {"ok", "wrong", "bad_label", "no_answer", "multiple_answers", "not_a_number"}
+    )
 
     def __init__(self, rel_tol: float = 1e-9, abs_tol: float = 0.0, **tags: str | bool):
         super().__init__(**tags)
@@ -58,28 +257,69 @@ class NumberMatch(ReadsThink):
         expected = parse_number(sample.label.answer)
         if expected is None:
             return Verdict(0.0, "bad_label")
-        got = self._answer(sample)
+        got = self._answer(self.parse(sample).answer, question_noun(sample.prompt))
         if isinstance(got, str):
             return Verdict(0.0, got)
         correct = numbers_match(expected, got, self.rel_tol, self.abs_tol)
         shown = f"{got.value}%" if got.percent else str(got.value)
         return Verdict(1.0 if correct else 0.0, "ok" if correct else "wrong", shown)
 
-    def _answer(self, sample: Sample) -> Number | str:
-        final = self.parse(sample).answer
+    def _answer(self, final: str, noun: str) -> Number | str:
         answers: dict[tuple, Number] = {}
-        for region in marked_answers(final):
-            status, number = read_number(region)
-            if status == "multiple_answers":
-                return status
-            if number is not None:
-                answers[(number.value, number.percent)] = number
+        mark_end, unit = -1, noun
+        unread = None
+        regions = list(dict.fromkeys(region.strip() for region in marked_answers(final)))
+        if len(regions) > MAX_MARKS:
+            return "multiple_answers"
+        for region in regions:
+            reading = read_number(region, noun)
+            if reading.status == "multiple_answers":
+                return reading.status
+            if reading.number is not None:
+                answers[(reading.number.value, reading.number.percent)] = reading.number
+                unit = unit or _unit_word(region)
+                at = final.rfind(region)
+                mark_end = max(mark_end, at + len(region))
+                if _hedged_beside_mark(final, at, at + len(region), reading.number):
+                    return "multiple_answers"
+            elif reading.status == "not_a_number":
+                unread = reading.status
         if len(answers) > 1:
             return "multiple_answers"
         if answers:
-            return next(iter(answers.values()))
-        # No marked answer holds a number: the final answer as a number, else its last number.
-        last = None
-        for last in find_numbers(final):
-            pass
-        return parse_number(final) or last or "no_answer"
+            number = next(iter(answers.values()))
+            return "multiple_answers" if _retracted(final[mark_end:], number, unit) else number
+        if unread:
+            return unread
+        return self._unmarked(final, noun)
+
+    @staticmethod
+    def _unmarked(final: str, noun: str) -> Number | str:
+        """No mark holds a number: read the last sentence that names one."""
+        whole = parse_number(final)
+        if whole is not None:
+            return whole
+        sentences = _sentences(final)
+        for index in reversed(range(len(sentences))):
+            start, end = sentences[index]
+            reading = read_number(final[start:end], noun)
+            if reading.status != "no_answer":
+                if reading.status == "ok" and _OR_FIRST.match(final[start:end].lstrip()):
+                    earlier = [f.number for f in find_all(final[:start])]
+                    if any(not numbers_match(reading.number, n) for n in earlier[-3:]):
+                        return "multiple_answers"  # "Maybe 3. Or 4."
+                return reading.number if reading.status == "ok" else reading.status
+        return "no_answer"
+
+
+def _hedged_beside_mark(final: str, start: int, end: int, number: Number) -> bool:
+    """Whether a number just before or after a mark, in its sentence, is offered with a hedge
+    ("Either 3 or \\boxed{4}", "\\boxed{4}, or maybe 5")."""
+    before = final[max(0, start - 80) : start]
+    after = final[end : end + 80]
+    earlier = [f for f in find_all(before) if not numbers_match(number, f.number)]
+    later = [f for f in find_all(after) if not numbers_match(number, f.number)]
+    return bool(
+        (earlier and _HEDGE_CONNECTOR.match(before[earlier[-1].end :]))
+        or (later and _HEDGE_CONNECTOR.match(after[: later[0].start]))
+    )
