@@ -3,6 +3,8 @@ config and scores `DataProto`s of real token ids; `compute_score` through verl's
 
 import asyncio
 import json
+import re
+import shlex
 from importlib import resources
 from pathlib import Path
 
@@ -221,3 +223,22 @@ def test_verls_reward_loop_manager_scores_over_ray(worker, tokenizer):
     assert torch.equal(reward_tensor, in_process[0])
     assert list(columns) == COLUMNS
     assert {key: list(values) for key, values in columns.items()} == in_process[1]
+
+
+def readme_overrides():
+    """The verl overrides of the README's "Use with verl" blocks, as a shell hands them to verl (Hydra's `+` dropped)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use with verl", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    words = [shlex.split(block.replace("\\\n", " "), comments=True) for block in blocks]
+    return [[w.lstrip("+") for w in block if w.lstrip("+").startswith("reward.")] for block in words]
+
+
+def test_the_readme_config_lines_load_aurals_reward():
+    manager_lines, function_lines = readme_overrides()
+    worker = RewardLoopWorker(verl_config(*manager_lines, f"actor_rollout_ref.model.path={tiny_policy()}"))
+    assert isinstance(worker.reward_manager, AuralRewardManager)
+    compute_score = get_custom_reward_fn(verl_config(*function_lines))
+    assert compute_score(data_source="aural", solution_str="It rises.</think>(B)", ground_truth=json.dumps(MCQ), extra_info={}) == {
+        "score": 1.0, "accuracy": 1.0, "format": 1.0,  # the README's prompt_tail reads the pre-filled think
+    }
