@@ -23,6 +23,8 @@ from aural.verifiers import Label, Sample, Verdict, parse_think
 
 CHOICES = ("a dog barking", "a cat meowing", "rain on a roof", "a car engine")
 LABELS = (
+    Label("B", ("狗叫", "猫叫", "雨声", "汽车发动机")),
+    Label("今天天气很好", kind="asr"),
     Label("B", CHOICES),
     Label("rain on a roof", CHOICES),
     Label("42"),
@@ -38,7 +40,21 @@ FRAGMENTS = (
     "(B)", "B", "A", "**C**", "D.", "answer is ", "Answer: ", "The final answer is ", "#### ", "option ",
     "a cat meowing", "rain", "42", "1,024", "-3.5", "3/4", "50%", "1e999", "9^{9^{9^{9}}}", "\\frac{1}{2}",
     "$", "$$", "\\(", "\\)", "x^2", " or ", ", ", ". ", "\n", "\t", " ", "\u200b", "\u00e9", "\u4e2d", "\U0001f3b5",
+    "\u0392", "\uff22", "\U0001d400", "\u202e", "\u3164", "\u2800", "\u0336", "答案是", "选", "（Ｂ）", "<!--", "Note to the grader: ",
 )
+# Unicode a policy can hide a hedge or a mark in: letters that look like A–D (Greek,
+# Cyrillic, Cherokee, Lisu, fullwidth, mathematical, circled, enclosed), invisible and
+# bidi marks, blank fillers, combining decorations, and CJK answer markers and punctuation.
+LOOK_ALIKES = (
+    "\u0391", "\u0392", "\u0410", "\u0412", "\u0421", "\u13aa", "\ua4d0", "\u1d00", "\uff21", "\uff22", "\uff43",
+    "\U0001d400", "\U0001d401", "\U0001d5d6", "\u24b6", "\u24d1", "\U0001f170", "\U0001f1e7",
+)
+INVISIBLES = (
+    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u202d", "\u2066", "\u2069", "\u200f",
+    "\u2800", "\u3164", "\u115f", "\u1160", "\uffa0", "\ufe0f", "\U000e0041",
+)
+DECORATIONS = ("\u0336", "\u0332", "\u0301", "\u20dd", "\u0338")
+CJK_FORMS = ("答案是", "答案：", "选", "正确答案是", "选项", "答えは", "です", "。", "，", "（", "）", "：", "不是", "猫叫", "雨声", "１２")
 REASONING_WORDS = (
     "the", "pitch", "rises", "then", "falls", "a", "low", "hum", "in", "background", "two", "beeps",
     "timbre", "is", "bright", "so", "it", "sounds", "like", "rain", "not", "speech",
@@ -57,6 +73,18 @@ def final_answers() -> st.SearchStrategy[str]:
         ["{}", "({})", "{}.", "**{}**", "\\boxed{{{}}}", "<answer>{}</answer>", "Answer: {}", "The answer is {}."]
     )
     return st.builds(lambda form, value: form.format(value), forms, target)
+
+
+def adversarial_unicode() -> st.SearchStrategy[str]:
+    """Final answers dressed in look-alike letters, invisible and bidi marks, decorations
+    and CJK markers: what a policy hunting for a loophole in the reading of letters writes."""
+    piece = st.one_of(
+        st.sampled_from(LOOK_ALIKES), st.sampled_from(INVISIBLES), st.sampled_from(DECORATIONS),
+        st.sampled_from(CJK_FORMS), st.sampled_from(["A", "B", "C", "D", "(B)", " or ", " ", "not ", "answer is "]),
+    )
+    answer = st.lists(piece, min_size=1, max_size=30).map("".join)
+    reasoning = st.one_of(reasonings(), st.lists(st.sampled_from(INVISIBLES), max_size=20).map("".join))
+    return st.builds(lambda r, a: f"<think>{r}</think>{a}", reasoning, answer)
 
 
 def well_formed() -> st.SearchStrategy[str]:
@@ -90,8 +118,8 @@ def very_long() -> st.SearchStrategy[str]:
 
 
 def responses() -> st.SearchStrategy[str]:
-    """Any of: well-formed, hedged, tag soup, arbitrary unicode, very long."""
-    return st.one_of(well_formed(), hedged(), tag_soups(), st.text(), very_long())
+    """Any of: well-formed, hedged, adversarial unicode, tag soup, arbitrary unicode, very long."""
+    return st.one_of(well_formed(), hedged(), adversarial_unicode(), tag_soups(), st.text(), very_long())
 
 
 def samples(labels: st.SearchStrategy[Label] | None = None) -> st.SearchStrategy[Sample]:
@@ -112,12 +140,16 @@ def check_verifier(
     max_examples: int = 200,
     linear_time: bool = True,
 ) -> None:
-    """Assert that `verifier` never raises, scores in [0, 1] with a reason, is
+    """Assert that `verifier` never raises, scores in [0, 1] with a reason (one of
+    those it declares, when it declares them: `Verifier.declared_reasons`), is
     deterministic, and (if `linear_time`) runs in time linear in the response length.
 
     >>> from aural.verifiers import make_verifier
     >>> check_verifier(make_verifier("think_format"), max_examples=20)
     """
+
+    reasons_of = getattr(verifier, "declared_reasons", None)
+    declared = reasons_of() if reasons_of is not None else None
 
     @settings(
         max_examples=max_examples,
@@ -132,6 +164,9 @@ def check_verifier(
         assert isinstance(first.score, (int, float)) and not math.isnan(first.score), f"score {first.score!r}"
         assert 0.0 <= first.score <= 1.0, f"score {first.score} outside [0, 1] (reason {first.reason!r})"
         assert isinstance(first.reason, str) and first.reason, f"reason {first.reason!r} is not a non-empty string"
+        assert declared is None or first.reason in declared, (
+            f"reason {first.reason!r} is not among the declared {sorted(declared)}"
+        )
         second = verifier(sample)
         assert first == second, f"not deterministic: {first} then {second}"
 

@@ -125,8 +125,10 @@ def test_properties():
     check_verifier(CHOICE)
 
 
-@pytest.mark.parametrize("letter", ["İ", "ı", "ſ", "\u212a", "Ｂ", "ǰ", "ß"])
-def test_non_ascii_letters_are_not_option_letters(letter, choice_label):
+# Issue 12 declares fullwidth letters readable ("答案：Ｂ"): "Ｂ" left this list for the
+# look-alike tests in test_real_forms.py. The rest fold to no letter from A to J.
+@pytest.mark.parametrize("letter", ["İ", "ı", "ſ", "\u212a", "ǰ", "ß"])
+def test_non_ascii_letters_that_are_no_option_letters(letter, choice_label):
     for response in (letter, f"({letter})", f"Option {letter}"):
         verdict = CHOICE(audio(f"<think>.</think>{response}", choice_label))
         assert (verdict.score, verdict.reason) == (0.0, "no_answer")

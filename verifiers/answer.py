@@ -32,6 +32,11 @@ class Answer(Verifier):
             raise TypeError(f"unknown options {sorted(unknown)}; expected tag options or kinds {KINDS}")
         self.by_kind = {kind: make_verifier(kind, **tags, **_table(options, kind)) for kind in KINDS}
 
+    def declared_reasons(self) -> frozenset[str] | None:
+        """The reasons of every kind's verifier; None when one of them leaves its own undeclared."""
+        declared = [verifier.declared_reasons() for verifier in self.by_kind.values()]
+        return None if any(reasons is None for reasons in declared) else frozenset().union(*declared)
+
     def check(self, sample: Sample) -> Verdict:
         return self.by_kind[sample.label.kind].check(sample)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import ClassVar
 
 from .registry import register
 from .schema import Sample, Verdict
@@ -36,6 +37,8 @@ class Coherence(ReadsThink):
     >>> check(Sample("<think>" + "the tone rises and " * 40 + "</think>(A)", "A", "audio")).reason
     'repetitive'
     """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "too_short", "too_long", "repetitive"})
 
     def __init__(self, min_words: int = 5, max_words: int = 4_000, max_repetition: float = 0.3, ngram: int = 4, **tags: str | bool):
         super().__init__(**tags)

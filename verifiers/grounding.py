@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from .lexicon import TermMatcher, load_lexicon
 from .registry import register
@@ -24,6 +25,8 @@ class AcousticGrounding(ReadsThink):
     >>> check(Sample("<think>The transcript says 'first'.</think>(A)", "A", "audio")).reason
     'transcript_reasoning'
     """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "no_reasoning", "transcript_reasoning", "no_acoustic_evidence"})
 
     def __init__(self, min_cues: int = 2, min_categories: int = 1, lexicon: str | Path | None = None, **tags: str | bool):
         super().__init__(**tags)

@@ -1,19 +1,51 @@
 """Where a final answer marks what it answers: ``\\boxed{…}``, ``<answer>…</answer>``,
-``Answer: …``, ``The answer is …`` and ``#### …``. Every scan here is linear.
+``Answer: …``, ``The answer is …``, ``#### …`` and their Chinese, Japanese and Korean
+forms (``答案是B``, ``选B``, ``答えはB``). Text addressed to a grader, HTML comments and
+parenthetical asides that hold a mark are set apart: a mark inside them is not the
+response's answer. Every scan here is linear.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 _BOXED_OR_BRACE = re.compile(
     r"\\(?:boxed|fbox)\s{0,3}\{|\\(?:boxed|fbox)(?![A-Za-z{])\s{0,3}(?P<bare>[^\s{}$\\]{1,100})|[{}]"
 )
+_BOX_KEYWORD = re.compile(r"\\(?:boxed|fbox)")
+_CJK_MARK = (
+    r"(?:正确|正確|最终|最終|最佳|最好)?的?(?:答案|选项|選項|选择|選擇|答え|正解|정답|답)\s{0,3}"
+    r"(?:应该|應該|应|應|就|也)?\s{0,3}(?:是|为|為|は|은|는|:|=)"
+    r"|(?:故|所以|因此|应该|應該|应|應|我|就)?(?:选|選)(?:择|擇)?(?![项項])\s{0,3}(?=[(\[]?[A-Ja-j](?![A-Za-z]))"
+)
 _ANSWER_PHRASE = re.compile(
-    r"(?:\b(?:(?:final|correct|best)\s{1,3})?(?:answer|option|choice)\**\s{0,3}"
-    r"(?:is|would\s{1,3}be|should\s{1,3}be|[:=])\**:?|^\s{0,3}####)"
+    # The leading look-ahead lets most positions fail on one character test.
+    r"(?=[\s#abcforABCFOR答选選正最的故所因应應我就정답])"
+    r"(?:(?<!each\s)(?<!every\s)(?<!other\s)(?<!these\s)\b(?:(?:final|correct|best|right)\s{1,3})?"
+    r"(?:answer|option|choice)\**\s{0,3}"
+    r"(?:is|would\s{1,3}be|should\s{1,3}be|[:=])\**:?|^\s{0,3}####|" + _CJK_MARK + r")"
     r"\s{0,3}(?P<answer>(?:[^\n.;!?]|\.(?!\s|$)){1,200})",
     re.IGNORECASE | re.MULTILINE,
+)
+# A note addressed to whoever scores the response, from its sentence start to its line end.
+_GRADER = re.compile(
+    r"(?=[gevrsaGEVRSA评評阅閱判])\b(?:grader|graders|evaluator|evaluators|verifier|reward\s+model|scorer|examiner|annotator|rater|grading)\b"
+    r"|评分|評分|阅卷|閱卷|判分|评委|評委",
+    re.IGNORECASE,
+)
+# A bracketed aside holding a word that may mark an answer (checked in full afterwards).
+_PARENTHETICAL = re.compile(
+    r"(?=[(\[])[(\[]([^()\[\]\n]{0,300}?(?:answer|option|choice|boxed|答|选|選|正解|정답)[^()\[\]\n]{0,300})[)\]]",
+    re.IGNORECASE,
+)
+_SENTENCE_START = re.compile(r"[.!?\n][^.!?\n]*$")
+_RETRACTION = re.compile(
+    r"\b(?:actually|on\s+(?:second\s+thought|reflection|further\s+thought)|wait|correction|i\s+mean|"
+    r"or\s+(?:maybe|rather|perhaps|possibly)|maybe|perhaps|scratch\s+that|instead|alternatively|"
+    r"then\s+again|i\s+take\s+(?:it|that)\s+back|or\s+else|not\s+sure|unless)\b"
+    r"|不对|不過|不过|或者|也可能|更正|其实|其實|もしくは|または",
+    re.IGNORECASE,
 )
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 
@@ -45,38 +77,159 @@ def boxed(text: str) -> list[str]:
     return [content for _, content in sorted(found)]
 
 
+def _answer_tag_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = text.find(ANSWER_OPEN)
+    while start >= 0:
+        end = text.find(ANSWER_CLOSE, start + len(ANSWER_OPEN))
+        if end < 0:
+            break
+        spans.append((start + len(ANSWER_OPEN), end))
+        start = text.find(ANSWER_OPEN, end + len(ANSWER_CLOSE))
+    return spans
+
+
 def answer_tags(text: str) -> list[str]:
     """The contents of every closed ``<answer>…</answer>`` in `text`.
 
     >>> answer_tags("<answer>B</answer> and <answer> C </answer><answer>D")
     ['B', ' C ']
     """
-    found = []
-    start = text.find(ANSWER_OPEN)
-    while start >= 0:
-        end = text.find(ANSWER_CLOSE, start + len(ANSWER_OPEN))
-        if end < 0:
-            break
-        found.append(text[start + len(ANSWER_OPEN) : end])
-        start = text.find(ANSWER_OPEN, end + len(ANSWER_CLOSE))
-    return found
+    return [text[start:end] for start, end in _answer_tag_spans(text)]
 
 
 def answer_phrases(text: str) -> list[str]:
-    """What follows each ``answer is`` / ``Answer:`` / ``####``, up to the end of its sentence.
+    """What follows each ``answer is`` / ``Answer:`` / ``####`` / ``答案是``, up to the end of its sentence.
 
     >>> answer_phrases("I think the answer is (B). Final answer: 3.5 kg")
     ['(B)', '3.5 kg']
+    >>> answer_phrases("正确答案是B选项。"), answer_phrases("所以选C"), answer_phrases("答えはBです")
+    (['B选项。'], ['C'], ['Bです'])
     """
     return [m["answer"].strip() for m in _ANSWER_PHRASE.finditer(text)]
 
 
+class AnswerParts(NamedTuple):
+    """A final answer taken apart.
+
+    `marks`: the marked answers outside asides (boxed, answer tags, answer phrases);
+    `main`: the text with its asides removed; `before` / `after`: the unmarked text of
+    `main` before the first mark and after it (all of `main` is `before` when nothing is
+    marked); `asides`: notes to a grader, HTML comments and parenthetical asides holding a mark.
+    """
+
+    marks: list[str]
+    main: str
+    before: str
+    after: str
+    asides: list[str]
+
+
+def answer_parts(text: str) -> AnswerParts:
+    r"""Split a final answer into its marks, the unmarked text around them, and its asides.
+
+    >>> parts = answer_parts("Hmm. The answer is (A). On reflection, (B). <!-- grader: it is C -->")
+    >>> parts.marks, parts.before, parts.after.split(), parts.asides
+    (['(A)'], 'Hmm. The ', ['.', 'On', 'reflection,', '(B).'], ['<!-- grader: it is C -->'])
+    >>> answer_parts("It meows (the answer is B).").marks
+    []
+    """
+    asides = _aside_spans(text)
+    main = _cut(text, asides, "\n") if asides else text
+    spans: list[tuple[int, int]] = []  # mark contents
+    first = len(main)
+    contents = boxed(main)
+    cursor = 0
+    for content in contents:
+        keyword = _BOX_KEYWORD.search(main, cursor)
+        at = main.find(content, keyword.end() if keyword else cursor)
+        if at < 0:
+            continue
+        spans.append((at, at + len(content)))
+        first = min(first, keyword.start() if keyword else at)
+        cursor = (keyword.end() if keyword else at)
+    tags = _answer_tag_spans(main)
+    for start, end in tags:
+        spans.append((start, end))
+        first = min(first, start - len(ANSWER_OPEN))
+    phrases = []
+    for m in _ANSWER_PHRASE.finditer(main):
+        phrases.append(m["answer"].strip())
+        spans.append((m.start(), m.end("answer")))
+        first = min(first, m.start())
+    marks = contents + [main[s:e] for s, e in tags] + phrases
+    after = _cut(main, [(0, first)] + spans, " ") if spans else ""
+    return AnswerParts(marks, main, main[:first], after, [text[s:e] for s, e in asides])
+
+
 def marked_answers(text: str) -> list[str]:
-    r"""Every marked answer in `text`: boxed, answer tags, then answer phrases.
+    r"""Every marked answer in `text` outside its asides: boxed, answer tags, then answer phrases.
 
     Empty when the text marks no answer; the caller then reads the text as a whole.
 
     >>> marked_answers(r"The answer is \boxed{B}.")
     ['B', '\\boxed{B}']
+    >>> marked_answers("Note to the grader: the correct answer is B.")
+    []
     """
-    return boxed(text) + answer_tags(text) + answer_phrases(text)
+    return answer_parts(text).marks
+
+
+def marks_within(aside: str) -> list[str]:
+    """The marks an aside holds, read as if it were the answer (an aside is one, as a whole).
+
+    >>> marks_within("(the answer is B)"), marks_within("Note to the grader: answer: C.")
+    (['B)'], ['C'])
+    """
+    return boxed(aside) + answer_tags(aside) + answer_phrases(aside)
+
+
+def retracts(text: str) -> bool:
+    """Whether unmarked text after an answer takes it back or hedges ("on reflection", "or maybe").
+
+    >>> retracts("Hmm, on reflection, a horn."), retracts("It rings twice.")
+    (True, False)
+    """
+    return _RETRACTION.search(text) is not None
+
+
+def _aside_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of HTML comments, notes to a grader and parenthetical asides holding a mark, merged."""
+    spans = []
+    start = text.find("<!--")
+    while start >= 0:
+        end = text.find("-->", start + 4)
+        end = len(text) if end < 0 else end + 3
+        spans.append((start, end))
+        start = text.find("<!--", end)
+    for m in _GRADER.finditer(text):
+        sentence = _SENTENCE_START.search(text, max(0, m.start() - 200), m.start())
+        line_end = text.find("\n", m.end())
+        spans.append((sentence.start() + 1 if sentence else max(0, m.start() - 200) if m.start() > 200 else 0,
+                      len(text) if line_end < 0 else line_end))
+    if "(" in text or "[" in text:
+        for m in _PARENTHETICAL.finditer(text):
+            inner = m.group(1)
+            if "\\boxed" in inner or ANSWER_OPEN in inner or _ANSWER_PHRASE.search(inner):
+                spans.append(m.span())
+    if not spans:
+        return []
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _cut(text: str, spans: list[tuple[int, int]], separator: str) -> str:
+    """`text` without the (possibly overlapping) `spans`, the pieces joined by `separator`."""
+    pieces, at = [], 0
+    for start, end in sorted(spans):
+        if start > at:
+            pieces.append(text[at:start])
+        at = max(at, end)
+    pieces.append(text[at:])
+    return separator.join(p for p in pieces if p)

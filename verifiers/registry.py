@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 from .schema import Sample, Verdict
 
@@ -17,13 +17,24 @@ class Verifier:
     Subclasses implement `check`; calling the verifier times it. A verifier
     must not raise on any model output, evaluate it, or take more than linear
     time in its length (`aural.testing.check_verifier` asserts all three).
+    `REASONS` declares every reason code its verdicts may carry, ``ok`` included
+    (None: undeclared); `check_verifier` holds each verdict to it.
     """
 
     name: str = ""
+    REASONS: ClassVar[frozenset[str] | None] = None
 
     def check(self, sample: Sample) -> Verdict:
         """Decide one sample. Subclasses override this."""
         raise NotImplementedError
+
+    def declared_reasons(self) -> frozenset[str] | None:
+        """The reason codes this verifier's verdicts may carry: `REASONS` (None: undeclared).
+
+        >>> sorted(make_verifier("self_cognition").declared_reasons())
+        ['denies_audio', 'ok']
+        """
+        return self.REASONS
 
     def __call__(self, sample: Sample) -> Verdict:
         start = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 from .lexicon import load_lexicon
 from .registry import Verifier, register
@@ -21,6 +22,8 @@ class SelfCognition(Verifier):
     >>> check(Sample("<think>A low hum under speech.</think>(B)", "B", "audio")).reason
     'ok'
     """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "denies_audio"})
 
     def __init__(self, lexicon: str | Path | None = None):
         patterns = load_lexicon("self_cognition", lexicon)["patterns"]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterator, NamedTuple
+from typing import ClassVar, Iterator, NamedTuple
 
-from .marked import marked_answers
+from .marked import AnswerParts, answer_parts
+from .normalize import INVISIBLE, fold_answer
 from .registry import Verifier, register
 from .schema import Sample, Verdict
 
@@ -110,16 +111,18 @@ class ReadsThink(Verifier):
         prefilled = self.prefill if self.prefill != "auto" else sample.prompt.rstrip().endswith(self.open_tag)
         return parse_think(sample.response, self.open_tag, self.close_tag, prefilled)
 
-    def answer_regions(self, sample: Sample) -> list[str]:
-        """The parts of the final answer to read: its marked answers, else all of it."""
-        answer = self.parse(sample).answer
-        return marked_answers(answer) or [answer]
+    def answer_parts(self, sample: Sample) -> AnswerParts:
+        """The final answer, folded as read by eye (`fold_answer`), taken apart into marks,
+        unmarked text and asides (`answer_parts`)."""
+        return answer_parts(fold_answer(self.parse(sample).answer))
 
 
 @register("think_format")
 class ThinkFormat(ReadsThink):
     """1.0 when the response is one closed reasoning block with at least
-    `min_reasoning_chars` non-whitespace characters, then a non-empty answer.
+    `min_reasoning_chars` visible characters, a letter or digit among them, then a
+    non-empty answer. Zero-width and bidi marks, the BOM, the Braille blank and the
+    Hangul fillers are not visible: reasoning made of them is ``empty_think``.
 
     >>> fmt = ThinkFormat()
     >>> fmt(Sample("<think>The tone rises.</think>(B)", "B", "audio")).reason
@@ -128,7 +131,14 @@ class ThinkFormat(ReadsThink):
     'empty_think'
     >>> fmt(Sample("<think>rising", "B", "audio", finish_reason="length")).reason
     'truncated'
+    >>> fmt(Sample("<think>\u200b\u3164\u2800</think>(B)", "B", "audio")).reason
+    'empty_think'
     """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {"ok", "truncated", "no_think", "late_think", "nested_think", "unclosed_think", "multiple_think",
+         "empty_think", "no_answer"}
+    )
 
     def __init__(self, min_reasoning_chars: int = 1, **tags: str | bool):
         super().__init__(**tags)
@@ -144,17 +154,29 @@ class ThinkFormat(ReadsThink):
             return Verdict(0.0, parsed.status)
         if not _has_visible_chars(parsed.reasoning, self.min_reasoning_chars):
             return Verdict(0.0, "empty_think")
-        if not parsed.answer.strip():
+        if not _has_visible_chars(parsed.answer, 1):
             return Verdict(0.0, "no_answer")
         return Verdict(1.0, "ok")
 
 
-
-_VISIBLE = re.compile(r"\S+")
+_BLANK = f"\\s{INVISIBLE}"
+_VISIBLE = re.compile(f"[^{_BLANK}]+")
+_LETTER_OR_DIGIT = re.compile(f"[^\\W_{INVISIBLE}]")
 
 
 def _has_visible_chars(text: str, count: int) -> bool:
-    """Whether `text` holds at least `count` non-whitespace characters; stops once it does."""
+    """Whether `text` holds a visible letter or digit and at least `count` visible
+    characters; each scan stops once it has seen enough.
+
+    >>> _has_visible_chars("...", 1), _has_visible_chars("a", 1), _has_visible_chars("\u3164\u200b", 1)
+    (False, True, False)
+    >>> _has_visible_chars("", 0)  # no minimum: nothing asked for
+    True
+    """
+    if count <= 0:
+        return True
+    if _LETTER_OR_DIGIT.search(text) is None:
+        return False
     seen = 0
     for run in _VISIBLE.finditer(text):
         seen += run.end() - run.start()
