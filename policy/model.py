@@ -33,8 +33,7 @@ from transformers import (
 from .inputs import AudioInputs
 from .prompt import Prompt, PromptBuilder, _local_folder
 from .step_audio2 import StepAudio2ForCausalLM
-from .step_audio2_audio import SAMPLE_RATE, StepAudio2Inputs
-from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
+from .step_audio2_audio import AUDIO_PATCH, StepAudio2Inputs
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUILT_IN = {
@@ -112,12 +111,10 @@ class AudioPolicy:
         model = load_audio_model(path, config, dtype=DTYPES[dtype], **local).to(device)
         model.eval()
         if config.model_type == "step_audio_2":  # no feature extractor: its own log-mels, clips cut into chunks
-            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            tokenizer.chat_template = tokenizer.chat_template or STEP_AUDIO2_TEMPLATE
+            prompts = PromptBuilder.from_pretrained(path)
             if model.config.audio_patch_token_id is None:  # a response's own <audio_start> stays text
-                model.config.audio_patch_token_id = tokenizer.convert_tokens_to_ids("<audio_patch>")
-            prompts = PromptBuilder(tokenizer, SAMPLE_RATE, max_seconds=None, audio_first=False)
-            return cls(model, StepAudio2Inputs(tokenizer), tokenizer, prompts)
+                model.config.audio_patch_token_id = prompts.tokenizer.convert_tokens_to_ids(AUDIO_PATCH)
+            return cls(model, StepAudio2Inputs(prompts.tokenizer), prompts.tokenizer, prompts)
         if config.model_type in BUILT_IN:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             features = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)

@@ -11,6 +11,7 @@ left as it is).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -21,6 +22,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from aural.verifiers.think import OPEN_TAG
 
 from .audio import MODEL_RATE, WINDOW_SECONDS, load_audio
+from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,14 @@ class PromptBuilder:
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, **options: Any) -> PromptBuilder:
-        """The builder of a local model folder (its tokenizer and chat template only)."""
-        return cls(AutoTokenizer.from_pretrained(_local_folder(folder), local_files_only=True), **options)
+        """The builder of a local model folder (its tokenizer and chat template only). A StepAudio2
+        folder gets the release's chat template when its tokenizer has none, clips of any
+        length (cut into chunks later) and the question before the clip."""
+        tokenizer = AutoTokenizer.from_pretrained(_local_folder(folder), local_files_only=True)
+        if _model_type(folder) == "step_audio_2":
+            tokenizer.chat_template = tokenizer.chat_template or STEP_AUDIO2_TEMPLATE
+            options = {"max_seconds": None, "audio_first": False, **options}
+        return cls(tokenizer, **options)
 
     def render(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> tuple[str, list[Mapping[str, Any]]]:
         """The rendered text of `messages` and their audio parts in placeholder order, unloaded."""
@@ -99,6 +107,11 @@ class PromptBuilder:
             content.insert(0 if self.audio_first else 1, {"type": "audio", "audio": audio})
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
         return self.build(messages, prefill_think)
+
+
+def _model_type(folder: str | Path) -> str | None:
+    config = Path(folder) / "config.json"
+    return json.loads(config.read_text(encoding="utf-8")).get("model_type") if config.is_file() else None
 
 
 def _local_folder(folder: str | Path) -> str:

@@ -33,6 +33,7 @@ SAMPLE_RATE = 16_000
 CHUNK_SAMPLES = 25 * SAMPLE_RATE
 N_FFT, HOP, N_MELS = 400, 160, 128
 RIGHT_PADDING = 479  # samples appended to every chunk before the STFT
+CHUNK_FRAMES = (CHUNK_SAMPLES + RIGHT_PADDING) // HOP  # mel frames of a full chunk: 2502
 AUDIO_START, AUDIO_PATCH, AUDIO_END = "<audio_start>", "<audio_patch>", "<audio_end>"
 
 
@@ -89,15 +90,25 @@ def chunk_markup(mel_frames: int) -> str:
     return AUDIO_START + AUDIO_PATCH * audio_token_count(mel_frames) + AUDIO_END
 
 
-def pad_features(mels: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Chunks' features zero-padded on the right into ``(chunks, 128, frames)`` and the
-    ``(chunks, frames)`` mask of real frames.
+def clip_features(clip: np.ndarray) -> list[torch.Tensor]:
+    """The log-mels of each 25-second chunk of `clip` that takes placeholders.
+
+    >>> [mel.shape[1] for mel in clip_features(np.zeros(26 * 16_000, np.float32))]
+    [2502, 102]
+    """
+    mels = (log_mel(chunk) for chunk in split_chunks(np.asarray(clip, dtype=np.float32)))
+    return [mel for mel in mels if audio_token_count(mel.shape[1])]
+
+
+def pad_features(mels: Sequence[torch.Tensor], frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Chunks' features zero-padded on the right into ``(chunks, 128, frames)`` (`frames`:
+    the longest chunk's unless given) and the ``(chunks, frames)`` mask of real frames.
 
     >>> features, mask = pad_features([torch.ones(128, 5), torch.ones(128, 3)])
     >>> features.shape, mask.sum(-1).tolist()
     (torch.Size([2, 128, 5]), [5, 3])
     """
-    longest = max(mel.shape[1] for mel in mels)
+    longest = frames or max(mel.shape[1] for mel in mels)
     features = torch.zeros(len(mels), mels[0].shape[0], longest)
     mask = torch.zeros(len(mels), longest, dtype=torch.long)
     for i, mel in enumerate(mels):
@@ -121,12 +132,9 @@ class StepAudio2Inputs:
         mels: list[torch.Tensor] = []
         expanded = [pieces[0]]
         for clip, piece in zip(audios, pieces[1:]):
-            for chunk in split_chunks(np.asarray(clip, dtype=np.float32)):
-                mel = log_mel(chunk)
-                if audio_token_count(mel.shape[1]):
-                    mels.append(mel)
-                    expanded.append(chunk_markup(mel.shape[1]))
-            expanded.append(piece)
+            clip_mels = clip_features(clip)
+            mels += clip_mels
+            expanded += [chunk_markup(mel.shape[1]) for mel in clip_mels] + [piece]
         tokens = self.tokenizer("".join(expanded), add_special_tokens=False, return_tensors="pt")
         batch = {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
         if mels:

@@ -21,6 +21,7 @@ here from numpy and torch primitives; nothing is loaded from the releases):
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -475,3 +476,33 @@ def test_the_readme_example_runs_on_the_tiny_checkpoint(tiny, tmp_path):
     assert done.returncode == 0, done.stderr
     printed = done.stdout.splitlines()
     assert printed[0].split()[0] in {"stop", "length"} and "--vllm.tensor_parallel_size" in printed[2]
+
+
+# ---- vLLM, through the aural_step_audio2 plug-in -----------------------------------------
+
+
+@pytest.mark.slow
+def test_vllm_samples_the_tiny_checkpoint_with_the_transformers_log_probs(tiny, policy):
+    from vllm import SamplingParams
+
+    from aural.rollouts.engines import SamplingSettings, VLLMEngine
+
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    engine = VLLMEngine(tiny, dtype="float32", seed=0)
+    try:
+        prompts = [
+            policy.prompts.question("Which tone is higher?", tone(440, 27.0), system="Listen carefully."),  # two chunks
+            policy.prompts.question("Count the beeps.", noise(1.3)),
+        ]
+        requests = [{"prompt": p.text, "multi_modal_data": {"audio": [(a, RATE) for a in p.audios]}} for p in prompts]
+        outputs = engine.llm.generate(requests, SamplingParams(n=2, max_tokens=12, temperature=1.0, seed=0, logprobs=0))
+        for prompt, output in zip(prompts, outputs):
+            assert output.prompt_token_ids == policy.inputs(prompt)["input_ids"][0].tolist()  # same chunks and placeholders
+            for sample in output.outputs:
+                sampled = torch.tensor([entry[token].logprob for entry, token in zip(sample.logprobs, sample.token_ids)])
+                torch.testing.assert_close(policy.logprobs(prompt, list(sample.token_ids)), sampled, atol=2e-3, rtol=2e-3)
+        batches = engine.sample(prompts, SamplingSettings(n=3, max_new_tokens=6, seed=0))
+        assert [len(batch) for batch in batches] == [3, 3]
+        assert all(1 <= g.response_tokens <= 6 and g.finish_reason in ("stop", "length") for batch in batches for g in batch)
+    finally:
+        engine.close()
