@@ -35,6 +35,28 @@ def released_name(name: str) -> str:
     return name
 
 
+# vLLM's Qwen2.5-Omni thinker reads the weights of a full Omni checkpoint (``thinker.*``).
+_OMNI_THINKER_TYPES = ("qwen2_5_omni_thinker", "qwen2_5_omni")
+
+
+def engine_weight_name(model_type: str, name: str) -> str:
+    """The name vLLM's model of `model_type` loads a weight by, from its name in the
+    transformers model in memory (what a trainer holds and broadcasts).
+
+    >>> engine_weight_name("qwen2_audio", "model.language_model.layers.0.mlp.up_proj.weight")
+    'language_model.model.layers.0.mlp.up_proj.weight'
+    >>> engine_weight_name("qwen2_5_omni_thinker", "model.norm.weight")
+    'thinker.model.norm.weight'
+    >>> engine_weight_name("qwen2", "model.norm.weight")
+    'model.norm.weight'
+    """
+    if model_type == "qwen2_audio":
+        return released_name(name)
+    if model_type in _OMNI_THINKER_TYPES:
+        return "thinker." + name
+    return name
+
+
 def save_policy(model: torch.nn.Module, folder: str | Path) -> Path:
     """`model.save_pretrained(folder)`, then Qwen2-Audio weights renamed to the released layout
     (``audio_tower.*``, ``multi_modal_projector.*``, ``language_model.model.*``, ``language_model.lm_head.*``)

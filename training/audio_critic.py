@@ -100,7 +100,7 @@ def load_audio_critic(
         pretrain, config, critic_class(BUILT_IN[config.model_type]), dtype=dtype, attn_implementation=attn_implementation
     )
     head = getattr(model, VALUE_HEAD).weight
-    std = 1 / (head.shape[1] + 1)
+    std = 1 / (head.ds_shape[1] + 1) if zero3 else 1 / (head.shape[1] + 1)  # ZeRO-3 empties a partitioned shape
     if zero3:
         import deepspeed
 

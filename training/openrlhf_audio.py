@@ -26,6 +26,8 @@ Not covered: sequence packing and ring attention (audio features are per sample)
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +37,13 @@ from transformers import AutoConfig
 from aural.policy.model import BUILT_IN, load_audio_model
 
 from .audio_critic import load_audio_critic, valuing_audio
+from .cpu_device import CPU_WORKER_EXTENSION, on_cpu
+from .cpu_device import install as install_cpu_device
 from .flash_attn_placeholder import install_flash_attn_placeholder
+from .run_record import RunRecord
+
+WORKER_EXTENSION = "aural.training.vllm_weights.AudioWorkerExtension"
+NO_WEIGHT_SYNC_VARIABLE = "AURAL_NO_WEIGHT_SYNC"  # set by the launch's --aural.no_weight_sync
 
 AUDIO_MODEL_TYPES = frozenset(BUILT_IN)
 
@@ -58,28 +66,71 @@ class AudioOrCausalLM:
         return load_audio_model(pretrain, config, **options)
 
 
-def install() -> None:
-    """Install the plug-in into the imported OpenRLHF (again: nothing more happens)."""
+OPENRLHF_VERSION = "0.11.2"  # the release every patch below was read from
+
+
+def install(record: RunRecord | None = None, weight_sync: bool | None = None) -> None:
+    """Install the plug-in into the imported OpenRLHF (again: nothing more happens).
+
+    `record` writes what the run does (`aural.training.run_record`); `weight_sync=False`
+    is the control run whose engines keep their first weights. Without arguments (Ray's
+    setup hook in each worker) both come from the launch's settings in the environment.
+    On a machine without CUDA the CPU layer (`aural.training.cpu_device`) goes in too.
+    """
+    check_openrlhf_version()
     install_flash_attn_placeholder()
     from openrlhf.models import actor as actor_module
+    from openrlhf.trainer import ppo_trainer
     from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
-    from openrlhf.trainer.ray import ppo_critic
+    from openrlhf.trainer.ray import ppo_actor, ppo_critic, vllm_engine
     from openrlhf.utils import utils as openrlhf_utils
 
     actor = actor_module.Actor
     if getattr(actor, "aural_audio_installed", False):
         return
+    record = record or RunRecord.from_environment()
+    weight_sync = os.environ.get(NO_WEIGHT_SYNC_VARIABLE) != "1" if weight_sync is None else weight_sync
+    cpu = on_cpu()
+    if cpu:
+        install_cpu_device()
+    # Actor and reference model: loaded by the audio model's class, handed each sample's features.
     openrlhf_utils.is_vlm_model = _unless_audio(openrlhf_utils.is_vlm_model)
     actor_module.AutoModelForCausalLM = AudioOrCausalLM
     actor.__init__ = _marking_audio(actor.__init__)
-    actor.forward = _text_path_for_audio(actor.forward)
+    actor.forward = _text_path_for_audio(actor.forward, record)
+    # Critic: Aural's audio critic, handed the features where OpenRLHF passes tokens only.
     ppo_critic.get_llm_for_sequence_regression = _audio_critic_or(ppo_critic.get_llm_for_sequence_regression)
-    critic_actor = ppo_critic.CriticModelActor.__ray_actor_class__
-    critic_actor.forward = _with_samples_audio(critic_actor.forward)
-    ppo_critic.CriticPPOTrainer.training_step = _with_experience_audio(ppo_critic.CriticPPOTrainer.training_step)
+    wrap_actor_method(ppo_critic.CriticModelActor, "forward", lambda forward: _with_samples_audio(forward, record))
+    ppo_critic.CriticPPOTrainer.training_step = _with_experience_audio(ppo_critic.CriticPPOTrainer.training_step, record)
     RemoteExperienceMaker.make_experience = _noting_samples_audio(RemoteExperienceMaker.make_experience)
     RemoteExperienceMaker._dispatch_forward = _audio_to_critic(RemoteExperienceMaker._dispatch_forward)
+    # Rollout engines: synced weights loaded under the engine's names.
+    extension = CPU_WORKER_EXTENSION if cpu else WORKER_EXTENSION
+    wrap_actor_method(vllm_engine.RolloutRayActor, "__init__", lambda init: _with_worker_extension(init, extension))
+    wrap_actor_method(ppo_trainer.PPOTrainer, "train_step", lambda train_step: _recording_steps(train_step, record))
+    if not weight_sync:
+        wrap_actor_method(ppo_actor.PolicyModelActor, "broadcast_to_vllm", _skipped)
     actor.aural_audio_installed = True
+
+
+def check_openrlhf_version() -> None:
+    """Refuse an OpenRLHF other than the release the plug-in's patches were read from."""
+    installed = importlib.metadata.version("openrlhf")
+    if installed != OPENRLHF_VERSION:
+        raise RuntimeError(
+            f"Aural's OpenRLHF plug-in is written for openrlhf=={OPENRLHF_VERSION}, found {installed}: "
+            f"install openrlhf=={OPENRLHF_VERSION} (its training internals change between releases)"
+        )
+
+
+def wrap_actor_method(actor_class: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Wrap method `name` of a ``@ray.remote`` class: of the class as written, and of the class
+    Ray built from it when decorating, whose methods Ray had already wrapped (so patching
+    only the first never reaches a live actor)."""
+    built = actor_class.__ray_metadata__.modified_class
+    wrapped = wrap(getattr(built.__ray_actor_class__, name))
+    setattr(built.__ray_actor_class__, name, wrapped)
+    setattr(built, name, wrapped)
 
 
 def _unless_audio(is_vlm_model: Callable[[str], bool]) -> Callable[[str], bool]:
@@ -102,14 +153,16 @@ def _marking_audio(init: Callable[..., None]) -> Callable[..., None]:
     return init_marking_audio
 
 
-def _text_path_for_audio(forward: Callable[..., Any]) -> Callable[..., Any]:
+def _text_path_for_audio(forward: Callable[..., Any], record: RunRecord) -> Callable[..., Any]:
     @functools.wraps(forward)
-    def forward_with_audio(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def forward_with_audio(self: Any, sequences: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
         if not getattr(self, "is_audio", False):
-            return forward(self, *args, **kwargs)
+            return forward(self, sequences, *args, **kwargs)
+        features = kwargs.get("input_features")
+        record.forward("actor", len(sequences), 0 if features is None else len(features), torch.is_grad_enabled())
         self.is_vlm = False  # the text path, audio tensors passed through
         try:
-            return forward(self, *args, **kwargs)
+            return forward(self, sequences, *args, **kwargs)
         finally:
             self.is_vlm = True
 
@@ -142,23 +195,30 @@ def _merged_audio(mm_train_inputs: Any) -> dict[str, torch.Tensor] | None:
         return None
     from openrlhf.utils.vlm_utils import merge_mm_train_inputs
 
-    device = torch.cuda.current_device() if torch.cuda.is_available() else "cpu"
-    return merge_mm_train_inputs(mm_train_inputs, device) or None
+    return merge_mm_train_inputs(mm_train_inputs, torch.cuda.current_device()) or None
 
 
-def _with_samples_audio(forward: Callable[..., Any]) -> Callable[..., Any]:
+def _clips(audio: dict[str, torch.Tensor] | None) -> int:
+    return 0 if audio is None else len(audio["input_features"])
+
+
+def _with_samples_audio(forward: Callable[..., Any], record: RunRecord) -> Callable[..., Any]:
     @functools.wraps(forward)
-    def forward_with_audio(self: Any, *args: Any, mm_train_inputs_list: Any = None, **kwargs: Any) -> Any:
-        with valuing_audio(_merged_audio(mm_train_inputs_list)):
-            return forward(self, *args, **kwargs)
+    def forward_with_audio(self: Any, sequences: torch.Tensor, *args: Any, mm_train_inputs_list: Any = None, **kwargs: Any) -> Any:
+        audio = _merged_audio(mm_train_inputs_list)
+        record.forward("critic", len(sequences), _clips(audio), training=False)
+        with valuing_audio(audio):
+            return forward(self, sequences, *args, **kwargs)
 
     return forward_with_audio
 
 
-def _with_experience_audio(training_step: Callable[..., Any]) -> Callable[..., Any]:
+def _with_experience_audio(training_step: Callable[..., Any], record: RunRecord) -> Callable[..., Any]:
     @functools.wraps(training_step)
     def training_step_with_audio(self: Any, experience: Any, *args: Any, **kwargs: Any) -> Any:
-        with valuing_audio(_merged_audio(getattr(experience, "mm_train_inputs", None))):
+        audio = _merged_audio(getattr(experience, "mm_train_inputs", None))
+        record.forward("critic", len(experience.sequences), _clips(audio), training=True)
+        with valuing_audio(audio):
             return training_step(self, experience, *args, **kwargs)
 
     return training_step_with_audio
@@ -185,3 +245,29 @@ def _audio_to_critic(dispatch: Callable[..., Any]) -> Callable[..., Any]:
         return dispatch(self, group, sync_condition, **kwargs)
 
     return dispatch_with_critic_audio
+
+
+def _with_worker_extension(init: Callable[..., Any], extension: str) -> Callable[..., Any]:
+    @functools.wraps(init)
+    async def init_with_audio_weights(self: Any, *args: Any, **kwargs: Any) -> None:
+        await init(self, *args, **{**kwargs, "worker_extension_cls": extension})
+
+    return init_with_audio_weights
+
+
+def _recording_steps(train_step: Callable[..., Any], record: RunRecord) -> Callable[..., Any]:
+    @functools.wraps(train_step)
+    def train_step_recorded(self: Any, rollout_samples: Any, global_step: int) -> Any:
+        status, next_step = train_step(self, rollout_samples, global_step)
+        record.step(next_step, status)
+        return status, next_step
+
+    return train_step_recorded
+
+
+def _skipped(broadcast_to_vllm: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(broadcast_to_vllm)
+    def weights_kept(self: Any) -> None:
+        """The control run: the engines keep the weights they started with."""
+
+    return weights_kept

@@ -110,13 +110,18 @@ def shell_command(config: PPOConfig) -> str:
     return " \\\n".join(lines)
 
 
+def write_prompt_file(config: PPOConfig) -> Path:
+    """Convert the config's prompt set to the run's OpenRLHF prompt file, rendered by its policy."""
+    records = read_prompt_set(config.data["prompts"])
+    return write_openrlhf_prompts(records, PromptBuilder.from_pretrained(config.policy["path"]), prompt_file(config))
+
+
 def run_ppo(config: PPOConfig, dry_run: bool = False) -> int:
     """Print the launch (`dry_run`), or write the prompt file and run it; returns its exit status."""
     if dry_run:
         print(shell_command(config))
         return 0
-    records = read_prompt_set(config.data["prompts"])
-    write_openrlhf_prompts(records, PromptBuilder.from_pretrained(config.policy["path"]), prompt_file(config))
+    write_prompt_file(config)
     command = [sys.executable, "-m", LAUNCHER, *launch_argv(openrlhf_flags(config))]
     return subprocess.call(command, env={**os.environ, **launch_environment(config)})
 
