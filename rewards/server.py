@@ -20,6 +20,7 @@ allow list refuses to start.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -42,7 +43,7 @@ from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_o
 from .recipe import Recipe, load_recipe
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
-MAX_LOGGED_CLIENTS = 4096  # refused addresses remembered for logging once; later ones are not logged
+MAX_CLIENTS = 4096  # client addresses whose decision is remembered; refused ones beyond this are not logged
 
 log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -129,8 +130,9 @@ class AllowClients:
         self.app = app
         self.networks = tuple(networks)
         self.refused: set[str] = set()
+        self.allowed = functools.lru_cache(maxsize=MAX_CLIENTS)(self.check)  # a decision per address, remembered
 
-    def allowed(self, host: str) -> bool:
+    def check(self, host: str) -> bool:
         """Whether a client address lies in an allowed network (IPv4 clients of an IPv6 socket included)."""
         try:
             address = ipaddress.ip_address(host)
@@ -148,7 +150,7 @@ class AllowClients:
         if self.allowed(host):
             await self.app(scope, receive, send)
             return
-        if host not in self.refused and len(self.refused) < MAX_LOGGED_CLIENTS:
+        if host not in self.refused and len(self.refused) < MAX_CLIENTS:
             self.refused.add(host)
             log.warning("refused client %s: not in --allow", host or "(unknown)")
         await _error(403, f"client {host} is not allowed")(scope, receive, send)

@@ -93,3 +93,11 @@ def test_a_non_loopback_host_without_allow_refuses_to_start(host, capsys):
 def test_a_malformed_network_is_a_usage_error(capsys):
     assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--allow", "10.0.0.300/8"]) == 2
     assert "--allow 10.0.0.300/8" in capsys.readouterr().err
+
+
+def test_ipv4_clients_of_an_ipv6_socket_match_their_ipv4_network():
+    from aural.rewards.server import AllowClients, parse_allow
+
+    allow = AllowClients(None, parse_allow(["10.0.0.0/8", "fd00::/8"]))
+    assert [allow.allowed(host) for host in ("::ffff:10.1.2.3", "10.9.9.9", "fd12::1")] == [True, True, True]
+    assert [allow.allowed(host) for host in ("::ffff:11.0.0.1", "fe80::1", "", "not-an-address")] == [False] * 4
