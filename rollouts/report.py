@@ -35,7 +35,7 @@ _SAMPLE_SUFFIX = re.compile(r"-s\d+$")
 
 @dataclass(frozen=True)
 class Example:
-    """One response that failed for a reason: where it is, and what it said (cut to `EXAMPLE_CHARS`)."""
+    """One response that failed for a reason: where it is, and what it said (cut after `EXAMPLE_CHARS`, marked ``[…]``)."""
 
     line: int
     id: str
@@ -230,4 +230,5 @@ def _count(report: StoreReport, record: dict[str, Any], number: int) -> None:
         totals[1] += float(reward)
         examples = report.examples.setdefault(key, [])
         if len(examples) < EXAMPLES_PER_REASON:
-            examples.append(Example(number, str(record.get("id", "")), float(reward), response[:EXAMPLE_CHARS]))
+            shown = response if len(response) <= EXAMPLE_CHARS else response[:EXAMPLE_CHARS] + " […]"
+            examples.append(Example(number, str(record.get("id", "")), float(reward), shown))

@@ -139,13 +139,15 @@ def test_reason_costs_and_truncation(tmp_path):
         store_line("p", 0, 4, 1.0, 1.0),
         store_line("p", 1, 4, 0.8, 1.0, "empty_think"),
         store_line("p", 2, 4, 0.0, 1.0, "truncated"),
-        store_line("p", 3, 4, 0.2, 0.0),
+        {**store_line("p", 3, 4, 0.2, 0.0), "response": "x" * 5000},
     ]
     store = tmp_path / "rollouts.jsonl"
     store.write_text("".join(json.dumps(line) + "\n" for line in lines))
     report = read_store(store)
     assert [row[:3] for row in report.reason_costs()] == [("format", "truncated", 1), ("accuracy", "wrong", 1), ("format", "empty_think", 1)]
     assert [round(row[3], 6) for row in report.reason_costs()] == [1.0, 0.8, 0.2]
+    (long,) = report.examples[("accuracy", "wrong")]
+    assert (long.line, long.id, long.response) == (4, "p-s3", "x" * 1200 + " […]")
     rates = {bucket_label(b): report.truncation.rate(b) for b in sorted(report.truncation.total)}
     assert rates == {"2-3": 0.0, "4-7": 0.0, "8-15": 0.5}  # response tokens 3, 7, 11 (cut at the limit) and 15
 
