@@ -164,3 +164,82 @@ def test_bad_configuration_is_refused():
 
 def test_properties():
     check_verifier(MATH, max_examples=100)
+
+
+# --- Issue 12: forms that must score and hedges that must not ---------------------------------
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fractions import Fraction
+
+from aural.verifiers.math_answer import MathEquivalence
+
+
+@pytest.mark.parametrize(
+    "answer, label",
+    [
+        (r"\boxed{\$16386.17}", "16386.17"),
+        ("Final Answer: The final answer is 7.78. I hope it is correct.", "7.78"),
+        ("Final Answer: The final answer is $24$. I hope it is correct.", "24"),
+        (r"\boxed{14{,}916}", "14916"),
+        (r"\boxed{16,\!386.20}", "16386.20"),
+        ("\\boxed{\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}}", "\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}"),
+        ("\\boxed{\\begin{bmatrix} 1 & 0 \\\\\n 0 & 1 \\end{bmatrix}}", r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}"),
+        (r"\boxed{\frac12}", r"\frac{1}{2}"),
+        (r"\boxed{\cfrac{1}{3}}", r"\frac{1}{3}"),
+        (r"\boxed{0.\overline{3}}", r"\frac{1}{3}"),
+        (r"The roots are \boxed{2} and \boxed{3}.", "2, 3"),
+        (r"The roots are \boxed{2} and \boxed{3}.", r"\{2, 3\}"),
+        (r"\boxed{\frac{1}{2}} = \boxed{0.5}", r"\frac{1}{2}"),
+        (r"$\boxed{3}$, or equivalently $\frac{6}{2}$", "3"),
+        (r"\boxed 4", "4"),
+    ],
+)
+def test_issue_forms_score(answer, label):
+    verdict = MATH(text(f"<think>Work it out.</think>{answer}", label))
+    assert (verdict.score, verdict.reason) == (1.0, "ok"), verdict
+
+
+@pytest.mark.parametrize(
+    "answer, label, reason",
+    [
+        (r"\boxed 4 then \boxed{3}", "3", "multiple_answers"),
+        (r"Either $4$ or $\boxed{3}$", "3", "multiple_answers"),
+        (r"\boxed{3 \text{ (or 4)}}", "3", "multiple_answers"),
+        (r"$\boxed{4}$, or maybe $5$", "4", "multiple_answers"),
+        (r"\boxed{\sqrt{5}}", "5", "wrong"),
+        (r"\boxed{5!}", "5", "wrong"),
+        (r"\boxed{\frac{1+\sqrt5}{2}}", "2", "wrong"),
+        (r"The roots are \boxed{2} and \boxed{3}.", "2", "multiple_answers"),
+    ],
+)
+def test_issue_hedges_and_operations_do_not_score(answer, label, reason):
+    verdict = MATH(text(f"<think>Work it out.</think>{answer}", label))
+    assert (verdict.score, verdict.reason) == (0.0, reason), verdict
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**6), st.integers(0, 10**6), st.sampled_from([
+    r"Either ${other}$ or $\boxed{{{boxed}}}$", r"$\boxed{{{boxed}}}$, or maybe ${other}$", r"\boxed{{{boxed} \text{{ (or {other})}}}}",
+    r"\boxed{{{boxed}}} or perhaps \boxed{{{other}}}", r"\boxed {boxed} and \boxed{{{other}}}",
+]))
+def test_a_box_offered_beside_another_value_is_a_hedge(boxed, other, form):
+    if boxed == other:
+        return
+    verdict = MATH(text("<think>.</think>" + form.format(boxed=boxed, other=other), str(boxed)))
+    assert (verdict.score, verdict.reason) == (0.0, "multiple_answers"), verdict
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 10**5), st.sampled_from([1, 2, 4, 5, 8, 10, 16, 20, 25, 40, 50, 100]))
+def test_one_value_in_two_forms_is_one_answer(numerator, denominator):
+    decimal = str(Fraction(numerator, denominator).numerator / Fraction(numerator, denominator).denominator)
+    answer = rf"\boxed{{\frac{{{numerator}}}{{{denominator}}}}} = \boxed{{{decimal}}}"
+    assert MATH(text("<think>.</think>" + answer, rf"\frac{{{numerator}}}{{{denominator}}}")).score == 1.0
+
+
+def test_math_verify_options_default_to_math_verify_s_own():
+    check = make_verifier("math")
+    assert check.options == {"extraction": ["latex", "expr"], "float_rounding": 6, "strict": True, "allow_set_relation_comp": False}
+    assert "ok" in MathEquivalence.REASONS and "timeout" in MathEquivalence.REASONS

@@ -96,3 +96,163 @@ def test_huge_literals_are_not_built():
 
 def test_properties():
     check_verifier(NUMBER)
+
+
+# --- Issue 12: hacks that must not earn reward, honest forms that must score -----------------
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aural.verifiers.number import NumberMatch, Reading, question_noun, read_number
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spelled(n: int) -> str:
+    """An integer below a million in English words, as a model writes it ("one hundred and twenty")."""
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        return TENS[n // 10 - 2] + ("-" + ONES[n % 10] if n % 10 else "")
+    if n < 1000:
+        return ONES[n // 100] + " hundred" + (" and " + spelled(n % 100) if n % 100 else "")
+    return spelled(n // 1000) + " thousand" + (" " + spelled(n % 1000) if n % 1000 else "")
+
+
+def score(response, label, prompt=""):
+    return NUMBER(audio(f"<think>I count them.</think>{response}", label, prompt=prompt))
+
+
+numerals = st.integers(0, 999_999)
+either_spelling = st.builds(lambda n, words: (n, spelled(n) if words else str(n)), st.integers(1, 999), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(either_spelling, either_spelling, st.sampled_from(["{} or {}", "between {} and {}", "{} (maybe {})", "{} to {} beeps",
+                                                          "{}, or possibly {}", "maybe {}, maybe {}", "{}-{}", "{} beeps or {}"]))
+def test_two_numbers_joined_by_a_hedge_are_two_answers_in_any_spelling(first, second, form):
+    (a, a_text), (b, b_text) = first, second
+    if a == b or (form == "{}-{}" and not (a_text[0].isdigit() and b_text[0].isdigit())):
+        return
+    verdict = score(form.format(a_text, b_text), str(a))
+    assert (verdict.score, verdict.reason) == (0.0, "multiple_answers"), verdict
+
+
+@settings(max_examples=200, deadline=None)
+@given(numerals)
+def test_number_words_read_at_any_size(n):
+    assert score(f"There are {spelled(n)} beeps.", str(n)).score == 1.0
+    assert score(f"There are {spelled(n)} beeps.", str(n + 1)).reason == "wrong"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(3, 10**6), st.sampled_from([r"\sqrt{{{}}}", "{}!", "2x+{}", "{}^2", r"\frac{{1+\sqrt{{{}}}}}{{2}}", r"\log_2 {}", "-{}"]))
+def test_a_mark_that_operates_on_the_label_never_earns_it(n, operation):
+    verdict = score(r"\boxed{" + operation.format(n) + "}", str(n))
+    assert verdict.score == 0.0 and verdict.reason in ("wrong", "not_a_number"), verdict
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 99), st.sampled_from(["kg", "m²", "s", "Hz", "ms", "€"]), st.booleans())
+def test_units_glued_to_decimals_keep_the_decimals(whole, cents, unit, thousands):
+    written = f"{whole:,}" if thousands else str(whole)
+    decimal = f"{written}.{cents:02d}{unit}"
+    assert score(f"The answer is {decimal}", f"{whole}.{cents:02d}").score == 1.0
+    assert score(f"The answer is {decimal}", str(whole)).reason == "wrong"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 999), st.integers(0, 999), st.sampled_from(["Hmm, actually {}.", "Wait, maybe {}.", "On reflection, {}.",
+                                                                   "Or possibly {}.", "I mean {} beeps.", "Actually, make that {}."]))
+def test_a_retraction_after_a_mark_makes_the_answer_conflicting(marked, retracted, retraction):
+    if marked == retracted:
+        return
+    for mark in ("The answer is {}.", r"\boxed{{{}}}.", "Answer: {} beeps.", "<answer>{}</answer>"):
+        verdict = score(mark.format(marked) + " " + retraction.format(retracted), str(marked), prompt="How many beeps are there?")
+        assert verdict.reason == "multiple_answers", (mark, verdict)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 999), st.integers(1, 9), st.integers(1, 20), st.sampled_from([
+    "{n} beeps in total, spaced about 0.{d} seconds apart.",
+    "There are {n} beeps (at {k} kHz).",
+    "Answer: {n} beeps (at {k} kHz)",
+    "I hear {k} high beeps and some low ones, so {n} beeps in total.",
+    "{n} beeps in total ({k} high and the rest low).",
+    "The answer is {n}. The beeps are 0.{d} s apart.",
+    "A total of {n} beeps, each {k} ms long.",
+    "It lasts {k} seconds, at 0.{d} beeps per second: {n}",
+]))
+def test_the_counted_number_of_an_answer_sentence(n, d, k, form):
+    assert score(form.format(n=n, d=d, k=k), str(n), prompt="How many beeps do you hear?").score == 1.0
+
+
+@pytest.mark.parametrize(
+    "answer, label",
+    [
+        ("There are seven beeps.", "7"),
+        ("7 beeps in total (3 high and 4 low)", "7"),
+        ("Answer: 4 beeps (at 1 kHz)", "4"),
+        ("The loudest is the 4th beep.", "4"),
+        ("It is the twenty-first beep.", "21"),
+        ("one hundred twenty", "120"),
+        ("共有4声", "4"),
+        ("共有四声。", "4"),
+        ("答案是十二", "12"),
+        ("答案：４", "4"),
+        (r"\boxed 4", "4"),
+        (r"\boxed{\sqrt{25}}", "5"),
+        ("2 + 3 = 5 beeps", "5"),
+        ("**4**", "4"),
+        ("Answer: 4, not 5.", "4"),
+    ],
+)
+def test_honest_forms_score(answer, label):
+    verdict = score(answer, label, prompt="How many beeps do you hear?")
+    assert (verdict.score, verdict.reason) == (1.0, "ok"), verdict
+
+
+@pytest.mark.parametrize(
+    "answer, label, reason",
+    [
+        ("4 or five", "4", "multiple_answers"),
+        ("between four and 6", "4", "multiple_answers"),
+        ("4 (maybe five)", "4", "multiple_answers"),
+        (r"\boxed{\sqrt{5}}", "5", "wrong"),
+        (r"\boxed{2x+5}", "5", "not_a_number"),
+        (r"\boxed{5!}", "5", "not_a_number"),
+        (r"\boxed{\frac{1+\sqrt5}{2}}", "2", "wrong"),
+        ("1,000.99m²", "1000", "wrong"),
+        ("3.5kg", "3", "wrong"),
+        ("The answer is 4. Hmm, actually 5.", "4", "multiple_answers"),
+        ("Either 3 or \\boxed{4}", "4", "multiple_answers"),
+        (r"\boxed{3 \text{ (or 4)}}", "3", "multiple_answers"),
+        ("Maybe 3. Or 4.", "4", "multiple_answers"),
+    ],
+)
+def test_hacks_do_not_score(answer, label, reason):
+    verdict = score(answer, label)
+    assert (verdict.score, verdict.reason) == (0.0, reason), verdict
+
+
+def test_a_reading_is_a_small_frozen_record():
+    reading = read_number("3 beeps")
+    assert reading == Reading("ok", reading.number) and reading.number.value == 3
+    with pytest.raises(AttributeError):
+        reading.status = "wrong"
+    assert read_number("none") == Reading("no_answer")
+
+
+def test_the_question_noun_comes_from_the_prompt():
+    assert question_noun("<|im_start|>user\nHow many distinct beeps are there?") == "beep"
+    assert question_noun("How many times does it ring?") == "time"
+    assert question_noun("Describe the sound.") == ""
+    # The counted noun decides between two numbers of one sentence.
+    assert score("At second 2 I hear 5 beeps.", "5", prompt="How many beeps?").score == 1.0
+
+
+def test_declared_reasons_cover_every_verdict():
+    assert "ok" in NumberMatch.REASONS
+    for response, label in [("3", "3"), ("4", "3"), ("", "3"), ("3 or 4", "3"), (r"\boxed{x!}", "3"), ("3", "many")]:
+        assert score(response, label).reason in NumberMatch.REASONS

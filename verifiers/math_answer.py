@@ -26,6 +26,8 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?|\\\((.{1,200}?)\\\)|(?<![\w.\\
 _SET_START = re.compile(r"^\$*\s*(?:\\\{|\{)|\\cup|\band\b|;")
 _FILLER = r"(?:[\s,;:$(){}]|\\boxed|\\fbox|\\[(\[]|\\quad)*"
 _ONLY_HEDGE = re.compile(_FILLER + r"(?:" + _HEDGE_WORD + _FILLER + r")+", re.IGNORECASE)
+_BOX_OPENING = re.compile(r"(?:\$\$?|\\[(\[])?\s*\\(?:boxed|fbox)\s*\{?\s*$")
+_BOX_CLOSING = re.compile(r"^\s*\}?\s*(?:\$\$?|\\[)\]])?")
 _PROSE = re.compile(r"(?<![\\A-Za-z{])[A-Za-z]{3,}(?![A-Za-z]*\})")
 
 
@@ -202,6 +204,8 @@ class MathEquivalence(ReadsThink):
         ("Either $4$ or $\\boxed{3}$", "$\\boxed{4}$, or maybe $5$")."""
         at = final.rfind(box)
         before, after = final[max(0, at - 120) : at], final[at + len(box) : at + len(box) + 120]
+        before = _BOX_OPENING.sub("", before)  # the box's own "$\\boxed{" and "}$" are not spans
+        after = _BOX_CLOSING.sub("", after)
         for m in _MATH_SPAN.finditer(before):
             if _ONLY_HEDGE.fullmatch(before[m.end() :]) and self._differs(box, m):
                 return True

@@ -43,7 +43,7 @@ _RETRACTION = re.compile(
 _OR_FIRST = re.compile(r"(?:or|either)\b|或者|还是", re.IGNORECASE)
 _EMPHASIS = re.compile(r"\*\*|__|^\*|\*$")
 _ASIDE = re.compile(r"\(([^()]{0,200})\)|（([^（）]{0,200})）")
-_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；\n]")
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$|<)|[。！？；\n]|</?[A-Za-z][\w-]{0,20}>")
 _CLAUSE_START = re.compile(
     r"\b(?:so|therefore|thus|hence|which (?:means|makes|gives)|that (?:makes|gives)|making|giving)\b|[=→]|所以|因此|共",
     re.IGNORECASE,
@@ -162,17 +162,23 @@ def _choose(sentence: str, found: list[Found], noun: str) -> int:
         if m.end() > clause_start and parse_number(sentence[m.end() :]) is not None:
             clause_start = m.end()
     in_clause = [i for i, f in enumerate(found) if f.start >= clause_start] or list(range(len(found)))
-    attached = [i for i in in_clause if noun and _attached(sentence, found[i], noun)]
+    attached = [i for i in in_clause if noun and _attached(sentence, found[i], noun, _next(found, i))]
     cardinals = [i for i in in_clause if not found[i].ordinal]
     return (attached or cardinals or in_clause)[0]
 
 
-def _attached(sentence: str, found: Found, noun: str) -> bool:
-    """Whether `noun` follows the number within two words ("4 short beeps", "4声")."""
+def _next(found: list[Found], index: int) -> Found | None:
+    return found[index + 1] if index + 1 < len(found) else None
+
+
+def _attached(sentence: str, found: Found, noun: str, following: Found | None = None) -> bool:
+    """Whether `noun` follows the number within two words, with no other number between
+    ("4 short beeps", "4声"; not the 7 of "the number 7 three times")."""
     after = sentence[found.end : found.end + 40].lower()
     if not noun.isascii():
         return after.startswith(noun)
-    return bool(re.match(r"\s*(?:[^\W\d_]+\s+){0,2}?" + re.escape(noun), after))
+    m = re.match(r"\s*(?:[^\W\d_]+\s+){0,2}?" + re.escape(noun), after)
+    return bool(m) and not (following and following.start < found.end + m.end())
 
 
 def _hedged(text: str, found: list[Found], chosen: int) -> bool:
@@ -185,7 +191,7 @@ def _hedged(text: str, found: list[Found], chosen: int) -> bool:
         between = text[first.end : second.start]
         if _HEDGE_CONNECTOR.match(between):
             return True
-        if re.fullmatch(r"\s*[-\u2212\u2013\u2014~]?\s*", between) and (between or text[second.start] in "-\u2212"):
+        if re.fullmatch(r"\s*[-\u2212\u2013\u2014~]\s*", between) or (not between and text[second.start] in "-\u2212"):
             return True  # 3-4, 3 – 4: a range
         if re.fullmatch(r"\s*(?:and|&|和|与)\s*", between) and _RANGE_START.search(text[max(0, first.start - 10) : first.start]):
             return True
