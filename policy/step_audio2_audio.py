@@ -120,7 +120,9 @@ def pad_features(mels: Sequence[torch.Tensor], frames: int | None = None) -> tup
 class StepAudio2Inputs:
     """Turns a rendered prompt (one ``<audio_patch>`` per clip, as the chat template writes
     it) and its 16 kHz clips into ``input_ids``, ``attention_mask``, ``input_features``
-    (chunks, 128, frames) and ``feature_attention_mask`` (chunks, frames)."""
+    (chunks, 128, 2502) and ``feature_attention_mask`` (chunks, 2502). Every chunk is padded
+    to a full chunk's frames (the encoder masks the padding), so the features of different
+    prompts concatenate, as trainers batch them and as vLLM gets them."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase):
         self.tokenizer = tokenizer
@@ -138,5 +140,5 @@ class StepAudio2Inputs:
         tokens = self.tokenizer("".join(expanded), add_special_tokens=False, return_tensors="pt")
         batch = {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
         if mels:
-            batch["input_features"], batch["feature_attention_mask"] = pad_features(mels)
+            batch["input_features"], batch["feature_attention_mask"] = pad_features(mels, CHUNK_FRAMES)
         return batch

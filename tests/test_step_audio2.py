@@ -312,6 +312,15 @@ def test_cached_generation_equals_the_uncached_forwards_greedy_tokens():
     assert cached == sequence[0, ids.shape[1] :].tolist()
 
 
+def test_sampling_several_responses_repeats_each_rows_chunks_with_the_row():
+    model = small_model()
+    rows = torch.cat([prompt_ids([1, 1]), prompt_ids([1, 1], before=(5, 9))])
+    features = torch.arange(4.0).view(4, 1, 1).expand(4, 128, 20)  # row 0: chunks 0, 1; row 1: chunks 2, 3
+    ids, kwargs = model._expand_inputs_for_generation(2, input_ids=rows, input_features=features, feature_attention_mask=torch.ones(4, 20))
+    assert ids[:, 2].tolist() == [60, 60, 60, 60] and ids[:, 1].tolist() == [6, 6, 9, 9]
+    assert kwargs["input_features"][:, 0, 0].tolist() == [0, 1, 0, 1, 2, 3, 2, 3]
+
+
 def test_the_logits_hear_the_audio():
     model = small_model()
     ids = prompt_ids([audio_token_count(log_mel(tone(440)).shape[1])])
