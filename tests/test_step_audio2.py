@@ -414,6 +414,15 @@ def test_long_clips_are_accepted_and_chunked(policy):
     assert inputs["feature_attention_mask"].sum(-1).tolist() == [2502, (RATE + 479) // 160]
 
 
+def test_the_format_verifier_reads_the_templates_open_think_as_prefilled(policy):
+    from aural.verifiers import Sample, make_verifier
+
+    prompt = policy.prompts.question("Which tone is higher?", tone(440)).text
+    think_format = make_verifier("think_format")
+    assert think_format(Sample("The first rises.</think>(A)", "A", "audio", prompt=prompt)).reason == "ok"
+    assert think_format(Sample("<think>The first rises.</think>(A)", "A", "audio", prompt=prompt)).reason == "nested_think"
+
+
 def test_a_template_that_opens_the_think_is_not_prefilled_twice(tokenizer):
     builder = PromptBuilder(tokenizer)
     assert builder.max_seconds == 30.0 and builder.audio_first
