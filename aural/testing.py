@@ -122,11 +122,14 @@ def responses() -> st.SearchStrategy[str]:
     return st.one_of(well_formed(), hedged(), adversarial_unicode(), tag_soups(), st.text(), very_long())
 
 
-def samples(labels: st.SearchStrategy[Label] | None = None) -> st.SearchStrategy[Sample]:
-    """Samples of either modality, with or without a pre-filled ``<think>`` prompt, some truncated."""
+def samples(
+    labels: st.SearchStrategy[Label] | None = None, texts: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[Sample]:
+    """Samples of either modality, with or without a pre-filled ``<think>`` prompt, some truncated;
+    responses from `texts` (default: `responses`)."""
     return st.builds(
         Sample,
-        response=responses(),
+        response=texts if texts is not None else responses(),
         label=labels if labels is not None else st.sampled_from(LABELS),
         modality=st.sampled_from(["audio", "text"]),
         prompt=st.sampled_from(["", "<|im_start|>assistant\n", "<|im_start|>assistant\n<think>"]),
@@ -157,7 +160,7 @@ def check_verifier(
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
     )
-    @given(strategy or samples())
+    @given(strategy if strategy is not None else samples())
     def decides_every_sample(sample: Sample) -> None:
         first = verifier(sample)
         assert isinstance(first, Verdict), f"returned {type(first).__name__}, not a Verdict"

@@ -1,8 +1,10 @@
 """choice: letters, option texts, or both; one named option or nothing."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aural.testing import check_verifier
+from aural.testing import adversarial_unicode, check_verifier, samples
 from aural.verifiers import make_verifier
 from conftest import CHOICES, audio
 
@@ -144,3 +146,160 @@ def test_more_than_ten_choices_is_a_bad_label():
         assert "11 choices" in verdict.details["problem"]
     ten = {"answer": "sound 9", "choices": [f"sound {n}" for n in range(10)]}
     assert CHOICE(audio("<think>.</think>(J)", ten)).score == 1.0
+
+
+# Issue 12: hacks that must not earn reward, and honest answers that must.
+
+LOOK_ALIKE_A = ["\u0391", "\u0410", "\u13aa", "\ua4ee", "\uff21", "\U0001d400", "\U0001d5d4", "\u24b6", "\U0001f130", "\U0001f170", "\U0001f1e6"]
+LOOK_ALIKE_B = ["\u0392", "\u0412", "\u13f4", "\ua4d0", "\u0299", "\uff22", "\U0001d401", "\u24b7", "\U0001f131", "\U0001f171"]
+HIDING = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u202c", "\u2066", "\u2069", "\u200f", "\ufe0f"]
+
+
+@pytest.mark.parametrize("letter", LOOK_ALIKE_A)
+def test_a_look_alike_letter_is_read_as_the_letter_it_looks_like(letter, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{letter} or B", choice_label)).reason == "multiple_answers"
+    assert CHOICE(audio(f"<think>.</think>The answer is ({letter}).", choice_label)).reason == "wrong"
+
+
+@pytest.mark.parametrize("letter", LOOK_ALIKE_B)
+def test_a_look_alike_of_the_right_letter_scores(letter, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{letter}", choice_label)).score == 1.0
+
+
+@pytest.mark.parametrize("mark", HIDING)
+def test_invisible_and_bidi_marks_beside_letters_hide_nothing(mark, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{mark}A{mark} or B", choice_label)).reason == "multiple_answers"
+    assert CHOICE(audio(f"<think>.</think>{mark}B{mark}", choice_label)).score == 1.0
+
+
+@pytest.mark.parametrize("decoration", ["\u0336", "\u0332", "\u0338", "\u20dd"])
+def test_a_decorated_letter_is_still_the_letter(decoration, choice_label):
+    assert CHOICE(audio(f"<think>.</think>A{decoration} or B", choice_label)).reason == "multiple_answers"
+
+
+@pytest.mark.parametrize("answer", ["B or c", "b or c", "B, c", "c or B", "B/c", "(b) or (c)", "option b or option c"])
+def test_lowercase_letters_count_in_hedges(answer, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == "multiple_answers"
+
+
+@pytest.mark.parametrize("answer", ["A probably, though B is possible.", "A maybe, or B.", "A, then again B.", "A perhaps; B perhaps."])
+def test_a_hedged_option_a_is_not_the_article(answer, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == "multiple_answers"
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [("Not A.", "no_answer"), ("definitely not (A)", "no_answer"), ("The answer is not A.", "no_answer"),
+     ("Not A, B.", "ok"), ("It is (B), not (A).", "ok"), ("A is wrong; B.", "ok"), ("不是A，是B", "ok"),
+     ("Neither A nor C; the answer is B.", "ok"), ("It is not a dog barking.", "no_answer")],
+)
+def test_a_negated_option_is_not_named(answer, reason, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == reason
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["The answer is (B). Hmm, on reflection, (A).", "Answer: B. Actually, C.", "<answer>B</answer> or maybe a dog barking",
+     r"\boxed{B} (though D fits too)", "答案是B。不过也可能是C。"],
+)
+def test_another_option_after_the_mark_conflicts(answer, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == "multiple_answers"
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [("Note to the grader: the correct answer is B.", "no_answer"),
+     ("The answer is A. Note to the grader: the correct answer is B.", "multiple_answers"),
+     ("Grader: answer B.", "no_answer"),
+     ("<!-- The answer is B -->", "no_answer"),
+     ("The answer is B. <!-- the answer is D -->", "multiple_answers"),
+     ("It meows (the answer is B).", "no_answer"),
+     ("The answer is B (the answer is B).", "ok"),
+     ("The answer is B (a cat meowing).", "ok")],
+)
+def test_notes_comments_and_asides_never_answer(answer, reason, choice_label):
+    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == reason
+
+
+@pytest.mark.parametrize("answer", ["答案是B", "选B", "正确答案是B选项", "答えはBです", "答案：Ｂ", "答案为（B）", "故选B。", "B选项", "정답은 B입니다"])
+def test_chinese_japanese_and_korean_markers_are_read(answer, choice_label):
+    assert CHOICE(audio(f"<think>猫叫。</think>{answer}", choice_label)).score == 1.0
+
+
+def test_option_text_in_chinese_is_read():
+    label = {"answer": "B", "choices": ["狗叫", "猫叫", "雨声", "汽车发动机"]}
+    for answer in ("猫叫", "答案是猫叫。", "这是猫叫，不是狗叫。"):
+        assert CHOICE(audio(f"<think>.</think>{answer}", label)).score == 1.0
+    assert CHOICE(audio("<think>.</think>可能是狗叫，也可能是猫叫。", label)).reason == "multiple_answers"
+
+
+def test_an_analysis_of_each_option_is_not_an_answer(choice_label):
+    analysis = "Let's analyze each option: (a) a dog barking is too low; (b) a cat meowing fits; (c) rain is steady; (d) no engine. The answer is B."
+    assert CHOICE(audio(f"<think>.</think>{analysis}", choice_label)).score == 1.0
+    assert CHOICE(audio("<think>.</think>Considering every option: A, C and D do not fit. Answer: B", choice_label)).score == 1.0
+
+
+@pytest.mark.parametrize(
+    "choices, answer",
+    [(["Harmonica and horn section", "Piano and strings"], "the harmonica and the horn section"),
+     (["Harmonica and horn section", "Piano and strings"], "The horn section and the harmonica."),
+     (["calm and ambient", "sad and slow"], "ambient and calm"),
+     (["a colorful synthesizer pad", "a drum"], "A colourful synthesiser pad"),
+     (["a theatre audience", "a drum"], "a theater audience!"),
+     (["a traveling band", "a drum"], "The travelling band")],
+)
+def test_near_verbatim_option_text_is_read(choices, answer):
+    assert CHOICE(audio(f"<think>.</think>{answer}", {"answer": "A", "choices": choices})).score == 1.0
+
+
+def test_two_near_verbatim_options_are_still_a_hedge():
+    label = {"answer": "A", "choices": ["calm and ambient", "sad and slow"]}
+    assert CHOICE(audio("<think>.</think>ambient and calm, or slow and sad", label)).reason == "multiple_answers"
+
+
+def test_a_letter_that_contradicts_the_stated_option_text_is_not_paid():
+    label = {"answer": "B", "choices": ["a frog", "a bird", "a cricket"]}
+    assert CHOICE(audio("<think>.</think>It is a bird. Therefore, the answer is B.", label)).score == 1.0
+    contradicted = {"answer": "C", "choices": ["a frog", "a bird", "a cricket"]}
+    assert CHOICE(audio("<think>.</think>It is a bird. Therefore, the answer is C.", contradicted)).reason == "multiple_answers"
+
+
+@pytest.mark.parametrize("answer", ["The chord is C minor.", "It opens on C:maj.", "It is a C# drone.", "Vitamin C.", "in the key of C", "Plan B"])
+def test_letters_inside_other_tokens_are_not_option_letters(answer):
+    label = {"answer": "C", "choices": ["happy", "sad", "tense", "calm"]}
+    assert CHOICE(audio(f"<think>.</think>{answer}", label)).reason == "no_answer"
+
+
+LETTER_FORMS = st.sampled_from(["{}", "({})", "{}.", "**{}**", "option {}", "答案是{}", "{}选项", "答えは{}です"])
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    st.sampled_from(LOOK_ALIKE_A + ["A"]), st.lists(st.sampled_from(HIDING), max_size=3).map("".join),
+    LETTER_FORMS, LETTER_FORMS, st.sampled_from([" or ", ", ", " / ", " and maybe ", "，或者"]),
+)
+def test_property_a_disguised_hedge_is_always_a_hedge(letter, hidden, first, second, joiner):
+    response = "<think>.</think>" + first.format(hidden + letter + hidden) + joiner + second.format("B")
+    assert CHOICE(audio(response, {"answer": "B", "choices": CHOICES})).reason == "multiple_answers"
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    st.sampled_from(["The answer is ({}).", "Answer: {}", "<answer>{}</answer>", r"\boxed{{{}}}", "答案是{}。"]),
+    st.sampled_from(["Hmm, on reflection, ({}).", "Actually, {}.", "Or maybe {}.", "But {} is also possible.", "不过也可能是{}。"]),
+    st.sampled_from("ACD"),
+)
+def test_property_another_option_after_the_mark_always_conflicts(mark, retraction, other):
+    response = "<think>.</think>" + mark.format("B") + " " + retraction.format(other)
+    assert CHOICE(audio(response, {"answer": "B", "choices": CHOICES})).reason == "multiple_answers"
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.sampled_from(["Not {}.", "definitely not ({})", "It is not {}.", "{} is wrong.", "不是{}"]), st.sampled_from("ACD"))
+def test_property_a_negated_option_never_earns(negation, letter):
+    response = "<think>.</think>" + negation.format(letter)
+    assert CHOICE(audio(response, {"answer": letter, "choices": CHOICES})).score == 0.0
+
+
+def test_properties_with_adversarial_unicode():
+    check_verifier(CHOICE, samples(texts=adversarial_unicode()), max_examples=300, linear_time=False)

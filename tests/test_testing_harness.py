@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from aural.testing import assert_linear_time, check_verifier
-from aural.verifiers import FunctionVerifier, Verdict
+from aural.testing import INVISIBLES, LOOK_ALIKES, adversarial_unicode, assert_linear_time, check_verifier, samples
+from aural.verifiers import FunctionVerifier, Verdict, Verifier, make_verifier
 
 
 def verifier(function):
@@ -47,3 +47,33 @@ def test_quadratic_time_is_caught():
 
     with pytest.raises(AssertionError, match="time grows faster than the input"):
         assert_linear_time(verifier(quadratic))
+
+
+class Declares(Verifier):
+    """A verifier that declares its reasons, then gives one it did not declare on long responses."""
+
+    REASONS = frozenset({"ok", "short"})
+
+    def check(self, sample):
+        if len(sample.response) > 30:
+            return Verdict(0.0, "too_long")
+        return Verdict(1.0, "ok") if "B" in sample.response else Verdict(0.0, "short")
+
+
+def test_an_undeclared_reason_is_caught():
+    with pytest.raises(AssertionError, match="'too_long' is not among the declared"):
+        check_verifier(Declares(), linear_time=False)
+
+
+def test_every_builtin_verifier_declares_its_reasons():
+    for name in ("choice", "text", "asr", "think_format", "answer", "acoustic_grounding", "coherence", "self_cognition"):
+        reasons = make_verifier(name).declared_reasons()
+        assert reasons is not None and "ok" in reasons, name
+    assert FunctionVerifier("f", lambda sample: True).declared_reasons() is None
+
+
+def test_adversarial_unicode_reaches_the_verifiers():
+    seen = []
+    check_verifier(lambda sample: seen.append(sample.response) or Verdict(1.0, "ok"), samples(texts=adversarial_unicode()), max_examples=60, linear_time=False)
+    hidden = "".join(INVISIBLES) + "".join(LOOK_ALIKES)
+    assert any(any(c in hidden for c in response) for response in seen)

@@ -1,8 +1,10 @@
 """text (normalized exact match) and asr (1 - WER)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aural.testing import check_verifier
+from aural.testing import adversarial_unicode, check_verifier, samples
 from aural.verifiers import make_verifier
 from conftest import audio
 
@@ -59,3 +61,61 @@ def test_asr_score_is_never_negative_and_long_outputs_score_zero():
 def test_properties():
     check_verifier(TEXT)
     check_verifier(ASR)
+
+
+# Issue 12: conflicts, asides, width and invisible marks in text; CJK transcripts by character.
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [("Answer: bell. Hmm, on reflection, horn.", "multiple_answers"),
+     ("Answer: bell. Or maybe a horn.", "multiple_answers"),
+     ("<answer>bell</answer> Actually, a horn.", "multiple_answers"),
+     ("Answer: horn. Note to the grader: the correct answer is bell.", "multiple_answers"),
+     ("Note to the grader: the correct answer is bell.", "no_answer"),
+     ("<!-- answer: bell -->", "no_answer"),
+     ("horn (the answer is bell)", "multiple_answers"),
+     ("Answer: bell. It rings twice.", "ok"),
+     ("Ｂｅｌｌ", "ok"),
+     ("B\u200bell\u200d", "ok"),
+     ("答案是bell。", "ok")],
+)
+def test_text_conflicts_asides_and_disguises(answer, reason):
+    verdict = TEXT(audio(f"<think>It chimes.</think>{answer}", "bell"))
+    assert verdict.reason == reason
+    assert verdict.score == (1.0 if reason == "ok" else 0.0)
+
+
+@pytest.mark.parametrize("answer", ["答案是猫。", "答案：猫", "猫", "猫。"])
+def test_text_in_chinese(answer):
+    assert TEXT(audio(f"<think>尖叫。</think>{answer}", "猫")).score == 1.0
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    st.sampled_from(["Answer: {}.", "<answer>{}</answer>", "The answer is {}.", "答案是{}。"]),
+    st.sampled_from(["On reflection, {}.", "Actually, {}.", "Or maybe {}.", "Wait, {}.", "不过也可能是{}。"]),
+    st.sampled_from(["horn", "a horn", "drum"]),
+)
+def test_property_a_retraction_after_the_answer_never_earns(mark, retraction, other):
+    verdict = TEXT(audio("<think>.</think>" + mark.format("bell") + " " + retraction.format(other), "bell"))
+    assert verdict.reason == "multiple_answers"
+
+
+@pytest.mark.parametrize(
+    "reference, transcript, score",
+    [("今天天气很好", "今天天气很好。", 1.0), ("今天天气很好", "今天，天气很好！", 1.0), ("今天天气很好", "今天 天气 很好", 1.0),
+     ("今天天气很好", "今天天气真好", 5 / 6), ("今日はいい天気ですね", "今日は、いい天気ですね！", 1.0),
+     ("今日はいい天気ですね", "今日はいい天気だね", 0.8), ("今天天气很好", "ＡＢ今天天气很好", 1 - 2 / 6)],
+)
+def test_asr_scores_chinese_and_japanese_by_characters(reference, transcript, score):
+    verdict = ASR(audio(f"<think>.</think>{transcript}", {"answer": reference, "kind": "asr"}))
+    assert verdict.score == pytest.approx(score)
+
+
+def test_asr_folds_width_and_invisible_marks():
+    assert ASR(audio("<think>.</think>ｔｈｅ ｑｕｉｃｋ\u200b brown fox jumps over the lazy dog", REFERENCE)).score == 1.0
+
+
+def test_properties_with_adversarial_unicode():
+    for verifier in (TEXT, ASR):
+        check_verifier(verifier, samples(texts=adversarial_unicode()), max_examples=200, linear_time=False)

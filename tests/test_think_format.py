@@ -1,8 +1,10 @@
 """think_format: the strict reasoning grammar, one reason code per failure."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aural.testing import check_verifier
+from aural.testing import INVISIBLES, adversarial_unicode, check_verifier, samples
 from aural.verifiers import make_verifier, parse_think
 from conftest import audio
 
@@ -85,3 +87,41 @@ def test_parse_splits_reasoning_from_the_final_answer():
 
 def test_properties():
     check_verifier(FORMAT)
+
+
+# Issue 12: reasoning must hold visible letters or digits.
+INVISIBLE_REASONING = [
+    "\u200b\u200b\u200b", "\u2060\u2060", "\ufeff", "\u202e\u202d\u2066\u2069", "\u200e\u200f", "\u2800\u2800\u2800",
+    "\u3164\u3164", "\u115f\u1160", "\uffa0", "\u00ad\u034f\u180e", "\ufe0f\U000e0041", "\u3000\u00a0\u2003", "...", "?!",
+]
+
+
+@pytest.mark.parametrize("reasoning", INVISIBLE_REASONING)
+def test_invisible_or_letterless_reasoning_earns_no_format_credit(reasoning):
+    verdict = FORMAT(audio(f"<think>{reasoning}</think>(B)", "B"))
+    assert (verdict.score, verdict.reason) == (0.0, "empty_think")
+
+
+@pytest.mark.parametrize("reasoning", ["\u200bI\u200b", "1", "声音尖", "高い", "소리", "The pitch rises\u200b."])
+def test_any_visible_letter_or_digit_is_reasoning(reasoning):
+    assert FORMAT(audio(f"<think>{reasoning}</think>(B)", "B")).reason == "ok"
+
+
+def test_minimum_counts_only_visible_characters():
+    strict = make_verifier("think_format", min_reasoning_chars=5)
+    assert strict(audio("<think>ab\u200b\u200b\u200b\u3164\u2800</think>(B)", "B")).reason == "empty_think"
+    assert strict(audio("<think>abcde</think>(B)", "B")).reason == "ok"
+
+
+def test_an_invisible_answer_is_no_answer():
+    assert FORMAT(audio("<think>The pitch rises.</think>\u200b\u3164", "B")).reason == "no_answer"
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.sampled_from(INVISIBLES + ("\u3000", " ", "\n", ".", "*")), min_size=1, max_size=60).map("".join))
+def test_property_reasoning_without_visible_letters_never_earns(reasoning):
+    assert FORMAT(audio(f"<think>{reasoning}</think>(B)", "B")).score == 0.0
+
+
+def test_properties_with_adversarial_unicode():
+    check_verifier(FORMAT, samples(texts=adversarial_unicode()), max_examples=300, linear_time=False)

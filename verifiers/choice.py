@@ -10,10 +10,11 @@ American spelling and the order of two conjuncts aside). A mention that is negat
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, Iterator
 
 from .normalize import CJK, fold_answer, normalize_text
 from .registry import register
@@ -64,7 +65,7 @@ _NOT_OPTION_AFTER = re.compile(
 _FILLER = r"(?:definitely|certainly|surely|necessarily|really|just|quite|simply|option|choice|answer|the|a|an|be|is|that|it|選項|选项)"
 _NEGATED_BEFORE = re.compile(
     r"(?:\b(?:not|never|no|nor|neither|rather\s+than|instead\s+of|unlike|except|excluding|besides|than|"
-    r"as\s+opposed\s+to|other\s+than)|n't|不是|并非|並非|而非|不选|不選|排除|非)"
+    r"as\s+opposed\s+to|other\s+than|compared\s+(?:to|with)|comparing\s+(?:it\s+)?(?:to|with))|n't|不是|并非|並非|而非|不选|不選|排除|非)"
     rf"[\s*\"'“(\[]*(?:{_FILLER}[\s*\"'“(\[]+)*$",
     re.IGNORECASE,
 )
@@ -85,10 +86,9 @@ _SEPARATOR = r"[\W_]+(?:(?:a|an|the)[\W_]+)?"
 _MUSIC = frozenset(("major", "minor", "flat", "sharp", "natural"))
 
 
-@lru_cache(maxsize=256)
-def _option_pattern(option: str) -> re.Pattern[str] | None:
+def _option_text(option: str) -> tuple[str, set[str]] | None:
     """A pattern for `option`'s text that tolerates articles, British or American spelling,
-    and the two conjuncts of "X and Y" in either order."""
+    and the two conjuncts of "X and Y" in either order; with the characters it can start with."""
     words = normalize_text(_LEADING_LETTER.sub("", option)).split()
     if len(words) > 1 and not (words[0] == "a" and words[1] in _MUSIC):
         words = [w for w in words if w not in _ARTICLE_WORDS] or words
@@ -105,9 +105,22 @@ def _option_pattern(option: str) -> re.Pattern[str] | None:
     else:
         start, firsts = r"(?<!\w)(?:(?:a|an|the)[\W_]+)?", firsts | {"a", "t"}
     end = "" if re.search(f"[{CJK}]$", words[-1]) else r"(?!\w)"
+    return f"{start}(?:{body}){end}", firsts
+
+
+@lru_cache(maxsize=256)
+def _options_pattern(choices: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every option's text, group ``o<index>`` naming the option: one scan
+    finds them all, leftmost first, the longest option first where two start together."""
+    texts = [(index, _option_text(option)) for index, option in enumerate(choices)]
+    texts = sorted(((i, t) for i, t in texts if t is not None), key=lambda it: -len(it[1][0]))
+    if not texts:
+        return None
+    firsts = set().union(*(t[1] for _, t in texts))
     # The leading look-ahead lets most positions fail on one character test.
     ahead = "(?=[" + "".join(re.escape(c) for c in sorted(firsts)) + "])"
-    return re.compile(f"{ahead}{start}(?:{body}){end}", re.IGNORECASE)
+    body = "|".join(f"(?P<o{index}>{source})" for index, (source, _) in texts)
+    return re.compile(f"{ahead}(?:{body})", re.IGNORECASE)
 
 
 _SPELLING_WORDS = {
@@ -137,37 +150,38 @@ def _spelling(word: str) -> str:
     return pattern
 
 
-def mentions(text: str, choices: tuple[str, ...] | None, count: int) -> dict[int, bool]:
-    """The options `text` names, by letter or by option text, negated ones left out: for
-    each, whether its text was named.
+def _mentioned(text: str, choices: tuple[str, ...] | None, count: int, enough: int = 2) -> set[int]:
+    """The options `text` names by letter or by option text, negated ones left out; the
+    scan stops once `enough` are found (two are a hedge, whichever they are).
 
     The context of a mention is read only until its option is known to be named, and an
     option ruled out more than `_RULED_OUT_BUDGET` times counts as named: the cost stays
     linear however often a text repeats a letter, and repeating "not A" hides no hedge.
 
-    >>> mentions("Not A. It is (B), a cat.", ("a dog", "a cat"), 2)
-    {1: True}
+    >>> _mentioned("Not A. It is (B), a cat.", ("a dog", "a cat"), 2)
+    {1}
     """
-    found: dict[int, bool] = {}
+    found: set[int] = set()
     ruled_out = [0] * len(LETTERS)
 
-    def consider(index: int, start: int, end: int, by_text: bool, is_name: bool = True) -> None:
+    def consider(index: int, start: int, end: int, is_name: bool = True) -> None:
         if ruled_out[index] >= _RULED_OUT_BUDGET or (is_name and not _negated(text, start, end)):
-            found[index] = by_text
+            found.add(index)
         else:
             ruled_out[index] += 1
 
-    spans: list[tuple[int, int, int]] = []
-    for index, option in enumerate(choices or ()):
-        pattern = _option_pattern(option)
-        if pattern is not None:
-            spans.extend((m.start(), m.end(), index) for m in pattern.finditer(text))
-    spans = _outermost(spans)
-    for start, end, index in spans:
-        if index not in found:
-            consider(index, start, end, True)
+    pattern = _options_pattern(choices) if choices else None
+    spans: Iterator[tuple[int, int, int]] = iter(())
+    if pattern is not None:
+        texts = ((m.start(), m.end(), int(m.lastgroup[1:])) for m in pattern.finditer(text))
+        spans, pending = itertools.tee(texts)
+        for start, end, index in pending:
+            if index not in found:
+                consider(index, start, end)
+                if len(found) >= enough:
+                    return found
     covered = iter(spans)
-    span = next(covered, None)
+    span, previous = next(covered, None), None
     at = 0
     while True:
         # Once an option is named its letter is skipped by the scan itself, in C.
@@ -177,11 +191,15 @@ def mentions(text: str, choices: tuple[str, ...] | None, count: int) -> dict[int
             break
         at = m.end()
         while span is not None and span[1] <= m.start():
-            span = next(covered, None)
+            span, previous = next(covered, None), span
         if span is not None and span[0] <= m.start():
             continue  # a letter inside an option's text
         index = LETTERS.index(m.group(1).upper())
-        consider(index, m.start(), m.end(), False, _is_option_letter(text, m.group(1), m.start()))
+        if _labels(previous, index, m.start() - 3, m.start()) or _labels(span, index, m.end(), m.end() + 3):
+            continue  # the letter of the option text beside it ("a dog barking (A)"): one mention
+        consider(index, m.start(), m.end(), _is_option_letter(text, m.group(1), m.start()))
+        if len(found) >= enough:
+            break
     return found
 
 
@@ -198,7 +216,12 @@ def named_options(text: str, choices: tuple[str, ...] | None, count: int) -> set
     lone = _LONE.fullmatch(text)
     if lone and LETTERS.index(lone.group(1).upper()) < count:
         return {LETTERS.index(lone.group(1).upper())}
-    return set(mentions(text, choices, count))
+    return _mentioned(text, choices, count)
+
+
+def _labels(span: tuple[int, int, int] | None, index: int, low: int, high: int) -> bool:
+    """Whether `span` is option `index`'s text with its near edge within ``[low, high]``."""
+    return span is not None and span[2] == index and (low <= span[1] <= high or low <= span[0] <= high)
 
 
 def _is_option_letter(text: str, letter: str, at: int) -> bool:
@@ -227,16 +250,6 @@ def _negated(text: str, start: int, end: int) -> bool:
     )
 
 
-def _outermost(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """Drop option matches that lie inside a longer match ("cat" inside "black cat")."""
-    kept: list[tuple[int, int, int]] = []
-    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
-        if kept and span[1] <= kept[-1][1]:
-            continue
-        kept.append(span)
-    return kept
-
-
 def label_index(answer: str, choices: tuple[str, ...] | None) -> int | None:
     """The option a label means, given as a letter or as the option text.
 
@@ -260,9 +273,10 @@ class Choice(ReadsThink):
 
     Only the final answer is read. When it marks an answer (boxed, answer tags,
     ``Answer:``, ``答案是``) naming an option, the marks give the answer, and the rest must
-    not contradict them: an option named after the mark, or the one option text stated
-    before it, that differs from the mark makes the answer conflicting; an enumeration of
-    the options before the mark ("(a) … (b) … The answer is B") is analysis, not an answer.
+    not contradict them: an option named after the mark, or the one option named before
+    it ("…is a bird. Therefore, the answer is B"), that differs from the mark makes the
+    answer conflicting; an enumeration of the options before the mark ("(a) … (b) … The
+    answer is B") is analysis, not an answer.
     Notes to a grader, HTML comments and asides holding a mark never answer, and conflict
     when they name another option. Naming two different options scores 0
     (``multiple_answers``); naming none scores 0 (``no_answer``). A label that names no
@@ -294,9 +308,9 @@ class Choice(ReadsThink):
         conflicting: set[int] = set()
         if named:
             conflicting |= named_options(parts.after, label.choices, count) if parts.after else set()
-            stated = mentions(parts.before, label.choices, count)
-            if len(stated) == 1 and any(stated.values()):
-                conflicting |= set(stated)  # "…is a bird. Therefore, the answer is B."
+            stated = named_options(parts.before, label.choices, count)
+            if len(stated) == 1:
+                conflicting |= stated  # "…is a bird. Therefore, the answer is B."
         else:  # nothing marked, or the marks name no option ("Answer: hard to say. B.")
             named = named_options(parts.main, label.choices, count)
         for aside in parts.asides:

@@ -8,11 +8,10 @@ response's answer. Every scan here is linear.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
-_BOXED_OR_BRACE = re.compile(
-    r"\\(?:boxed|fbox)\s{0,3}\{|\\(?:boxed|fbox)(?![A-Za-z{])\s{0,3}(?P<bare>[^\s{}$\\]{1,100})|[{}]"
-)
+_BOXED_OR_BRACE = re.compile(r"\\(?:boxed|fbox)\s{0,3}\{|[{}]")
+_BARE_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z{])\s{0,3}(?P<bare>[^\s{}$\\]{1,100})")
 _BOX_KEYWORD = re.compile(r"\\(?:boxed|fbox)")
 _CJK_MARK = (
     r"(?:正确|正確|最终|最終|最佳|最好)?的?(?:答案|选项|選項|选择|選擇|答え|正解|정답|답)\s{0,3}"
@@ -21,13 +20,14 @@ _CJK_MARK = (
 )
 _ANSWER_PHRASE = re.compile(
     # The leading look-ahead lets most positions fail on one character test.
-    r"(?=[\s#abcforABCFOR答选選正最的故所因应應我就정답])"
-    r"(?:(?<!each\s)(?<!every\s)(?<!other\s)(?<!these\s)\b(?:(?:final|correct|best|right)\s{1,3})?"
-    r"(?:answer|option|choice)\**\s{0,3}"
-    r"(?:is|would\s{1,3}be|should\s{1,3}be|[:=])\**:?|^\s{0,3}####|" + _CJK_MARK + r")"
+    r"(?=[#abcforABCFOR答选選正最的故所因应應我就정답])"
+    r"(?:\b(?:(?:final|correct|best|right)\s{1,3})?(?:answer|option|choice)\**\s{0,3}"
+    r"(?:is|would\s{1,3}be|should\s{1,3}be|[:=])\**:?|(?<!\S)####|" + _CJK_MARK + r")"
     r"\s{0,3}(?P<answer>(?:[^\n.;!?]|\.(?!\s|$)){1,200})",
     re.IGNORECASE | re.MULTILINE,
 )
+# "each option: …", "every choice is …": a walk through the options, not a mark.
+_NOT_A_MARK = re.compile(r"(?:each|every|other|these|all|the\s+following)\s+$", re.IGNORECASE)
 # A note addressed to whoever scores the response, from its sentence start to its line end.
 _GRADER = re.compile(
     r"(?=[gevrsaGEVRSA评評阅閱判])\b(?:grader|graders|evaluator|evaluators|verifier|reward\s+model|scorer|examiner|annotator|rater|grading)\b"
@@ -59,21 +59,16 @@ def boxed(text: str) -> list[str]:
     >>> boxed(r"\boxed{unclosed"), boxed(r"\boxed 42. Or \boxed7")
     ([], ['42', '7'])
     """
-    found: list[tuple[int, str]] = []
+    found = [(m.start("bare"), m["bare"].rstrip(".,;:")) for m in _BARE_BOX.finditer(text) if m["bare"].rstrip(".,;:")]
     stack: list[int] = []  # per open brace: where a box's content starts, or -1 for a plain brace (ints: no GC cost)
     for m in _BOXED_OR_BRACE.finditer(text):
-        token = m.group()
-        if m["bare"] is not None:
-            content = m["bare"].rstrip(".,;:")
-            if content:
-                found.append((m.start("bare"), content))
-        elif token == "}":
+        if m.group() == "}":
             if stack:
                 start = stack.pop()
                 if start >= 0:
                     found.append((start, text[start : m.start()]))
         else:
-            stack.append(m.end() if token != "{" else -1)
+            stack.append(m.end() if m.group() != "{" else -1)
     return [content for _, content in sorted(found)]
 
 
@@ -106,7 +101,7 @@ def answer_phrases(text: str) -> list[str]:
     >>> answer_phrases("正确答案是B选项。"), answer_phrases("所以选C"), answer_phrases("答えはBです")
     (['B选项。'], ['C'], ['Bです'])
     """
-    return [m["answer"].strip() for m in _ANSWER_PHRASE.finditer(text)]
+    return [m["answer"].strip() for m in _phrase_marks(text)]
 
 
 class AnswerParts(NamedTuple):
@@ -153,7 +148,7 @@ def answer_parts(text: str) -> AnswerParts:
         spans.append((start, end))
         first = min(first, start - len(ANSWER_OPEN))
     phrases = []
-    for m in _ANSWER_PHRASE.finditer(main):
+    for m in _phrase_marks(main):
         phrases.append(m["answer"].strip())
         spans.append((m.start(), m.end("answer")))
         first = min(first, m.start())
@@ -173,6 +168,13 @@ def marked_answers(text: str) -> list[str]:
     []
     """
     return answer_parts(text).marks
+
+
+def _phrase_marks(text: str) -> Iterator[re.Match[str]]:
+    """The answer-phrase matches of `text` that mark an answer (not "each option: …")."""
+    for m in _ANSWER_PHRASE.finditer(text):
+        if not _NOT_A_MARK.search(text, max(0, m.start() - 20), m.start()):
+            yield m
 
 
 def marks_within(aside: str) -> list[str]:
@@ -210,7 +212,7 @@ def _aside_spans(text: str) -> list[tuple[int, int]]:
     if "(" in text or "[" in text:
         for m in _PARENTHETICAL.finditer(text):
             inner = m.group(1)
-            if "\\boxed" in inner or ANSWER_OPEN in inner or _ANSWER_PHRASE.search(inner):
+            if "\\boxed" in inner or ANSWER_OPEN in inner or next(_phrase_marks(inner), None):
                 spans.append(m.span())
     if not spans:
         return []
