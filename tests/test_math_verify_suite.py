@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from aural.verifiers import Sample, make_verifier
+from aural.verifiers.numeric import parse_number
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "corpus" / "math_verify_cases.jsonl").open(encoding="utf-8")]
 # Index in CASES -> why Aural scores it differently from math-verify.
@@ -70,3 +71,36 @@ def test_the_options_change_the_verdicts_they_should():
 def test_bad_options_are_refused(options):
     with pytest.raises(ValueError):
         make_verifier("math", **options)
+
+
+# The suite's cases whose gold is one number, through the `number` verifier (the gold, without
+# its "$", is the label). Where math-verify's reading is not the number verifier's, on purpose:
+NUMBER_DISAGREE = {
+    2: "'1 000': a space between digit groups reads as two numbers, not as thousands",
+    5: "'1000,99': a decimal comma is a list or a thousands separator in English answers",
+    7: "'2,74': the same decimal comma",
+    15: "'the number is 10 which is 1,000.99': an answer sentence gives its first number, not its last",
+    17: "'0,111' as the gold: the same decimal comma",
+    30: "'(9+1)': a number operated on is not that number, and prose is not evaluated",
+    31: "a line-broken inline formula: math-verify's LaTeX rule; the number verifier reads plain text",
+    32: "the same line-broken formula",
+    104: "'x=1/3\\approx1.3': the approximation after the equation is read, as any final relation",
+    126: "'0.3333' for 1/3: within math-verify's 4-decimal rounding; the number verifier's tolerance is rel_tol",
+}
+
+
+def test_the_number_verifier_on_the_suite_s_number_cases():
+    check = make_verifier("number")
+    numeric = [(index, case) for index, case in enumerate(CASES) if parse_number(plain(case["gold"])) is not None]
+    disagreements = [
+        index
+        for index, case in numeric
+        if int(check(Sample(case["prediction"], plain(case["gold"]), "text")).passed) != case["expected"]
+    ]
+    assert len(numeric) == 90
+    assert sorted(disagreements) == sorted(NUMBER_DISAGREE)  # 80 of 90 agree
+
+
+def plain(gold: str) -> str:
+    """A gold number as a number label: without its math delimiters, ``\\%`` as ``%``."""
+    return gold.strip("$ ").replace("\\%", "%")

@@ -206,6 +206,12 @@ def test_the_counted_number_of_an_answer_sentence(n, d, k, form):
         ("2 + 3 = 5 beeps", "5"),
         ("**4**", "4"),
         ("Answer: 4, not 5.", "4"),
+        ("It's not 10, it's 1,000.99m²", "1000.99"),
+        (r"so the count is \(\boxed{143}\).", "143"),
+        (r"first \boxed{200}, then \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.", "10455"),
+        (r"$x\approx11$", "11"),
+        (r"$\left( \frac{1}{3} \right)$", r"\frac{1}{3}"),
+        ("<CAPTION>Short tones.</CAPTION><RESPONSE>There are 6 beeps.</RESPONSE>", "6"),
     ],
 )
 def test_honest_forms_score(answer, label):
@@ -229,6 +235,9 @@ def test_honest_forms_score(answer, label):
         ("Either 3 or \\boxed{4}", "4", "multiple_answers"),
         (r"\boxed{3 \text{ (or 4)}}", "3", "multiple_answers"),
         ("Maybe 3. Or 4.", "4", "multiple_answers"),
+        (r"The answer is \sqrt{5} beeps.", "5", "not_a_number"),
+        (r"Answer \( (4+1) \)", "4", "not_a_number"),
+        ("The answer is 0. Hmm, actually 10.", "0", "multiple_answers"),
     ],
 )
 def test_hacks_do_not_score(answer, label, reason):

@@ -6,7 +6,7 @@ import re
 from typing import ClassVar, Sequence
 
 from .marked import answer_phrases, answer_tags, boxed
-from .number import MAX_MARKS, read_number
+from .number import MAX_MARKS, final_statement, innermost_phrase, read_number
 from .latex_value import latex_value, letters
 from .math_pool import MathResult, shared_pool
 from .numeric import parse_number
@@ -61,34 +61,6 @@ def _as_latex(text: str) -> str:
     if "$" in text or "\\(" in text or "\\[" in text or "\\boxed" in text:
         return text
     return f"$${text}$$" if "\n" in text else f"${text}$"
-
-
-_FINAL_ANSWER = re.compile(r"[Ff]inal\s[Aa]nswer|FINAL\sANSWER")
-
-
-def _final_statement(final: str) -> list[str]:
-    """The answer of a "Final answer: …" statement that follows every box (the Minerva template
-    after boxed working), as the one mark; else nothing.
-
-    >>> _final_statement(r"so \\boxed{200}, then \\boxed{255}. Final Answer: The final answer is $10,455$. I hope")
-    ['$10,455$']
-    """
-    at = -1
-    for m in _FINAL_ANSWER.finditer(final):
-        at = m.start()
-    if at < 0 or "\\boxed" in final[at:] or "\\fbox" in final[at:]:
-        return []
-    phrases = answer_phrases(final[at:])
-    return [_innermost(phrases[0])] if phrases else []
-
-
-def _innermost(phrase: str) -> str:
-    """An answer phrase that holds another ("The final answer is 7.78", the Minerva template): the inner one."""
-    while True:
-        inner = answer_phrases(phrase)
-        if not inner or len(inner[-1]) >= len(phrase):
-            return phrase
-        phrase = inner[-1]
 
 
 @register("math")
@@ -152,8 +124,8 @@ class MathEquivalence(ReadsThink):
         if not gold or len(gold) > self.max_chars:
             return Verdict(0.0, "bad_label")
         final = self.parse(sample).answer
-        boxes = _final_statement(final) or boxed(final)
-        marked = boxes or [_innermost(phrase) for phrase in answer_tags(final) + answer_phrases(final)]
+        boxes = final_statement(final) or boxed(final)
+        marked = boxes or [innermost_phrase(phrase) for phrase in answer_tags(final) + answer_phrases(final)]
         marked = [answer.strip() for answer in marked if answer.strip()]
         if any(_PROSE.search(answer) and read_number(answer).status == "multiple_answers" for answer in marked):
             return Verdict(0.0, "multiple_answers", marked[-1][:200])

@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import ClassVar
 
 from .latex_value import latex_value
-from .marked import marked_answers
+from .marked import answer_phrases, marked_answers
 from .numeric import Found, Number, find_all, numbers_match, parse_number
 from .registry import register
 from .schema import Sample, Verdict
@@ -43,7 +43,7 @@ _RETRACTION = re.compile(
 _OR_FIRST = re.compile(r"(?:or|either)\b|或者|还是", re.IGNORECASE)
 _EMPHASIS = re.compile(r"\*\*|__|^\*|\*$")
 _ASIDE = re.compile(r"\(([^()]{0,200})\)|（([^（）]{0,200})）")
-_SENTENCE_END = re.compile(r"[.!?;](?=\s|$|<)|[。！？；\n]|</?[A-Za-z][\w-]{0,20}>")
+_SENTENCE_END = re.compile(r"[.!?;](?=[\s$<]|$)|[。！？；\n]|</?[A-Za-z][\w-]{0,20}>")
 _CLAUSE_START = re.compile(
     r"\b(?:so|therefore|thus|hence|which (?:means|makes|gives)|that (?:makes|gives)|making|giving)\b|[=→]|所以|因此|共",
     re.IGNORECASE,
@@ -58,6 +58,12 @@ _OPERATION = re.compile(
     r"|\\(?:frac|dfrac|tfrac|cfrac)\s*\{[^{}]*[^\d\s{}\-][^{}]*\}"
     r"|[\^_=*×÷·]|\d\s*!|[\d)}]\s*[+/]\s*[\d(\\a-zA-Z]|\d\s*[a-zA-Z]\s*[+\-]"
 )
+_GLUED_COMMAND = re.compile(r"(\\[A-Za-z]+)(?=[0-9])")  # "\\approx11", "\\sqrt5": the digits are a number
+_RELATION = re.compile(r"=|\\approx|≈")
+_PROSE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_OPERAND_BEFORE = re.compile(r"(?:[\^_*/+]|\\cdot|\\times|\\(?:sqrt|log|ln|exp|sin|cos|tan)(?:_\{?\w+\}?)?)\s*\{?\s*$")
+_NEGATED = re.compile(r"\bnot\s+$|n't\s+$", re.IGNORECASE)
+_FINAL_ANSWER = re.compile(r"[Ff]inal\s[Aa]nswer|FINAL\sANSWER")
 _QUESTION_NOUN = re.compile(r"\bhow\s+many\s+(?:(?:distinct|different|separate|total)\s+)?([^\W\d_]+)|(?:几|多少)个?(\w)", re.IGNORECASE)
 
 
@@ -96,12 +102,14 @@ def read_number(region: str, noun: str = "") -> Reading:
     >>> read_number(r"\\sqrt{5}").number.value == 5, read_number("5!").status
     (False, 'not_a_number')
     """
-    region = _EMPHASIS.sub("", region.strip())
+    region = _GLUED_COMMAND.sub(r"\1 ", _EMPHASIS.sub("", region.strip()))
     whole = parse_number(region)
     if whole is not None:
         return Reading("ok", whole)
     body, asides = _without_asides(region)
     reading = _read_body(body, noun)
+    if reading.status == "no_answer" and asides:  # "(\\frac{1}{3})": the whole answer in brackets
+        reading = _read_body(region, noun)
     if reading.status == "ok" and any(_hedges_against(aside, reading.number) for aside in asides):
         return Reading("multiple_answers")
     return reading
@@ -126,17 +134,26 @@ def _read_body(body: str, noun: str) -> Reading:
     found = find_all(body)
     if not found:
         return Reading("no_answer")
-    if _OPERATION.search(body):
+    if _OPERATION.search(body) and not _PROSE.search(body):
         return _read_expression(body)
     chosen = _choose(body, found, noun)
+    if _operand(body, found[chosen]):
+        return Reading("not_a_number")  # "\\sqrt{5} beeps": the sentence's number is operated on
     if _hedged(body, found, chosen):
         return Reading("multiple_answers")
     return Reading("ok", found[chosen].number)
 
 
+def _operand(text: str, found: Found) -> bool:
+    """Whether something operates on a number found in prose (``\\sqrt{5}``, ``5!``, ``5^2``, ``2 \\cdot 5``)."""
+    before = text[max(0, found.start - 12) : found.start]
+    after = text[found.end : found.end + 3].lstrip()
+    return bool(_OPERAND_BEFORE.search(before)) or after[:1] in ("!", "^", "_", "*", "+")
+
+
 def _read_expression(text: str) -> Reading:
     """A marked expression: the value of its right-hand side when that is plain arithmetic."""
-    side = text.rsplit("=", 1)[-1].replace("$", "").strip().rstrip(".")
+    side = _RELATION.split(text)[-1].replace("$", "").strip().rstrip(".")
     number = parse_number(side)
     if number is not None:
         return Reading("ok", number)
@@ -154,14 +171,16 @@ def _choose(sentence: str, found: list[Found], noun: str) -> int:
             _TOTAL_AFTER.match(sentence, number.end) or _TOTAL_BEFORE.search(sentence[max(0, number.start - 12) : number.start])
         ):
             return index
-    clause_start = 0
+    clause_start, last = 0, found[-1].start
     for m in _CLAUSE_START.finditer(sentence):
-        if any(f.start >= m.end() for f in found):
+        if last >= m.end():
             clause_start = m.end()
     for m in _COLON.finditer(sentence):
-        if m.end() > clause_start and parse_number(sentence[m.end() :]) is not None:
+        if clause_start < m.end() <= last and len(sentence) - m.end() <= 400 and parse_number(sentence[m.end() :]) is not None:
             clause_start = m.end()
     in_clause = [i for i, f in enumerate(found) if f.start >= clause_start] or list(range(len(found)))
+    affirmed = [i for i in in_clause if not _NEGATED.search(sentence, max(0, found[i].start - 8), found[i].start)]
+    in_clause = affirmed or in_clause  # "not 10, it's 1,000.99": a number ruled out is not the answer
     attached = [i for i in in_clause if noun and _attached(sentence, found[i], noun, _next(found, i))]
     cardinals = [i for i in in_clause if not found[i].ordinal]
     return (attached or cardinals or in_clause)[0]
@@ -230,6 +249,35 @@ def _unit_word(region: str) -> str:
     return question_noun("how many " + m[1]) if m else ""
 
 
+def final_statement(final: str) -> list[str]:
+    """The answer of a "Final answer: …" statement that follows every box (the Minerva template
+    after boxed working), as the one mark; else nothing.
+
+    >>> final_statement(r"so \\boxed{200}, then \\boxed{255}. Final Answer: The final answer is $10,455$. I hope")
+    ['$10,455$']
+    """
+    at = -1
+    for m in _FINAL_ANSWER.finditer(final):
+        at = m.start()
+    if at < 0 or "\\boxed" in final[at:] or "\\fbox" in final[at:]:
+        return []
+    phrases = answer_phrases(final[at:])
+    return [innermost_phrase(phrases[0])] if phrases else []
+
+
+def innermost_phrase(phrase: str) -> str:
+    """An answer phrase that holds another ("The final answer is 7.78", the Minerva template): the inner one.
+
+    >>> innermost_phrase("The final answer is 7.78")
+    '7.78'
+    """
+    while True:
+        inner = answer_phrases(phrase)
+        if not inner or len(inner[-1]) >= len(phrase):
+            return phrase
+        phrase = inner[-1]
+
+
 @register("number")
 class NumberMatch(ReadsThink):
     """1.0 when the answer equals the label within `rel_tol` / `abs_tol`.
@@ -271,10 +319,11 @@ class NumberMatch(ReadsThink):
         return Verdict(1.0 if correct else 0.0, "ok" if correct else "wrong", shown)
 
     def _answer(self, final: str, noun: str) -> Number | str:
+        final = final.replace("\\(", "$").replace("\\)", "$").replace(",\\!", ",").replace("{,}", ",")
         answers: dict[tuple, Number] = {}
         mark_end, unit = -1, noun
         unread = None
-        regions = list(dict.fromkeys(region.strip() for region in marked_answers(final)))
+        regions = list(dict.fromkeys(region.strip() for region in final_statement(final) or marked_answers(final)))
         if len(regions) > MAX_MARKS:
             return "multiple_answers"
         for region in regions:
@@ -284,7 +333,7 @@ class NumberMatch(ReadsThink):
             if reading.number is not None:
                 answers[(reading.number.value, reading.number.percent)] = reading.number
                 unit = unit or _unit_word(region)
-                at = final.rfind(region)
+                at = _last_standalone(final, region)
                 mark_end = max(mark_end, at + len(region))
                 if _hedged_beside_mark(final, at, at + len(region), reading.number):
                     return "multiple_answers"
@@ -316,6 +365,15 @@ class NumberMatch(ReadsThink):
                         return "multiple_answers"  # "Maybe 3. Or 4."
                 return reading.number if reading.status == "ok" else reading.status
         return "no_answer"
+
+
+def _last_standalone(text: str, region: str) -> int:
+    """Where the last occurrence of a marked `region` that is not part of a longer number starts
+    (the "0" of "The answer is 0", not of a later "10")."""
+    at = -1
+    for m in re.finditer(r"(?<![0-9.,])" + re.escape(region) + r"(?![0-9])", text):
+        at = m.start()
+    return at if at >= 0 else text.rfind(region)
 
 
 def _hedged_beside_mark(final: str, start: int, end: int, number: Number) -> bool:
