@@ -39,3 +39,13 @@ def test_every_form_scores_as_it_should(row):
     verdict = VERIFIERS[row["verifier"]](Sample(row["response"], row["label"], "audio", prompt=row["prompt"]))
     assert verdict.reason == row["expected"], verdict
     assert verdict.score == (1.0 if row["expected"] == "ok" else 0.0)
+
+
+def test_no_number_or_math_hack_out_earns_its_honest_twin():
+    from aural.rewards.audit import load_catalogue, run_audit
+    from aural.rewards.recipe import load_recipe
+
+    patterns = load_catalogue([Path(__file__).parent / "corpus" / "number_math_audit.toml"], builtin=False)
+    findings = run_audit(load_recipe(), patterns)
+    assert len(findings) == 14
+    assert [(f.pattern.name, f.status) for f in findings if f.status != "ok"] == []
