@@ -304,9 +304,9 @@ class StepAudio2ForCausalLM(PreTrainedModel, GenerationMixin):
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values)
 
     def prepare_inputs_for_generation(self, *args: Any, is_first_iteration: bool | None = False, **kwargs: Any) -> dict:
-        """As for any decoder; the audio goes in on the first step only (the cache holds it after)."""
+        """As for any decoder; with a cache, the audio goes in on the first step only (the cache holds it after)."""
         inputs = super().prepare_inputs_for_generation(*args, is_first_iteration=is_first_iteration, **kwargs)
-        if not is_first_iteration:
+        if not is_first_iteration and inputs.get("past_key_values") is not None:
             inputs.pop("input_features", None)
             inputs.pop("feature_attention_mask", None)
         return inputs
