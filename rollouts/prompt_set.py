@@ -114,7 +114,7 @@ def _messages(messages: Any, folder: Path) -> list[dict[str, Any]]:
 def _path(value: Any, folder: Path, field: str) -> str:
     if not isinstance(value, str):
         raise FieldError(field, f"expected an audio path, got {value!r}")
-    path = Path(value) if Path(value).is_absolute() else folder / value
+    path = (folder / value).absolute()  # absolute whatever folder it was read from (an absolute value stays as is)
     if not path.is_file():
         raise FieldError(field, f"no such audio file {path}")
     return str(path)

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from importlib import resources
@@ -15,8 +16,8 @@ RECIPES = Path(__file__).parents[1] / "recipes"
 EXAMPLES = str(resources.files("aural.examples") / "prompts.jsonl")
 
 
-def run(script, *args):
-    done = subprocess.run([sys.executable, str(RECIPES / script), *args], capture_output=True, text=True, timeout=900)
+def run(script, *args, cwd=None):
+    done = subprocess.run([sys.executable, str(RECIPES / script), *args], capture_output=True, text=True, timeout=900, cwd=cwd)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -29,8 +30,10 @@ def load(script):
 
 
 def test_mgrd_round_end_to_end(tmp_path):
+    """Run as the README shows: from the project root, prompts relative to it, output elsewhere."""
     out = tmp_path / "mgrd"
-    printed = run("mgrd.py", EXAMPLES, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16", "--no-progress")
+    prompts = str(Path(EXAMPLES).relative_to(RECIPES.parent))
+    printed = run("mgrd.py", prompts, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16", "--no-progress", cwd=RECIPES.parent)
     report = json.loads((out / "report.json").read_text())
     assert report["candidates"] == 24 * 2
     assert report["kept"] == len((out / "sft.jsonl").read_text().splitlines())
@@ -74,9 +77,10 @@ def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
 
 
 def test_self_cognition_dpo_end_to_end(tmp_path):
+    """Run from another folder, every path relative to it."""
     out = tmp_path / "dpo"
-    run("self_cognition_dpo.py", EXAMPLES, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16",
-        "--steps", "4", "--lr", "1e-3")
+    run("self_cognition_dpo.py", os.path.relpath(EXAMPLES, tmp_path), "-o", "dpo", "--engine", "hf", "-k", "2",
+        "--max-new-tokens", "16", "--steps", "4", "--lr", "1e-3", cwd=tmp_path)
     report = json.loads((out / "report.json").read_text())
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
     assert report["pairs"] == len(pairs) > 0 and report["held_out_prompts"] == 6

@@ -3,6 +3,7 @@
 import itertools
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
@@ -153,3 +154,12 @@ def test_prompt_set_errors_name_file_line_and_field(tmp_path):
             read_prompt_set(path)
     records = read_prompt_set(EXAMPLES)
     assert len(records) == 24 and all(os.path.isabs(r.source["audio"]) for r in records)
+
+
+def test_a_prompt_set_read_by_a_relative_path_names_its_clips_absolutely(tmp_path, monkeypatch):
+    """A derived prompt file written elsewhere must still find its clips."""
+    monkeypatch.chdir(Path(EXAMPLES).parents[1])
+    records = read_prompt_set(os.path.relpath(EXAMPLES))
+    clips = [part["audio"] for r in records for m in r.messages for part in m["content"] if isinstance(part, dict) and part.get("type") == "audio"]
+    assert len(clips) == 24 and all(os.path.isabs(c) and os.path.isfile(c) for c in clips)
+    assert all(os.path.isabs(r.source["audio"]) for r in records)

@@ -16,7 +16,14 @@ policy (Qwen2-Audio, the Qwen2.5-Omni thinker) work the same way:
   positions are the plain ones), the audio features passed to the model;
 * the critic is `aural.training.audio_critic`'s (the policy's network with a
   value head), and OpenRLHF's critic calls (values while making experience, the
-  critic's training step) are handed the same samples' audio features.
+  critic's training step) are handed the same samples' audio features;
+* the rollout engines get Aural's worker extension (`aural.training.vllm_weights`),
+  which loads each weight synced after a step under the engine's name for it.
+
+Methods of OpenRLHF's Ray actor classes are patched where Ray keeps them
+(`wrap_actor_method`). Every patch was read from OpenRLHF 0.11.2; `install` refuses
+another release. On a machine without CUDA it adds the CPU layer
+(`aural.training.cpu_device`).
 
 `install` runs in the driver and, through Ray's ``worker_process_setup_hook``
 (see `aural.training.launch`), in every Ray worker before it builds a model.
@@ -42,6 +49,7 @@ from .cpu_device import install as install_cpu_device
 from .flash_attn_placeholder import install_flash_attn_placeholder
 from .run_record import RunRecord
 
+OPENRLHF_VERSION = "0.11.2"  # the release every patch in `install` was read from
 WORKER_EXTENSION = "aural.training.vllm_weights.AudioWorkerExtension"
 NO_WEIGHT_SYNC_VARIABLE = "AURAL_NO_WEIGHT_SYNC"  # set by the launch's --aural.no_weight_sync
 
@@ -64,9 +72,6 @@ class AudioOrCausalLM:
         """An audio policy by its own class, any other model as a causal LM."""
         config = AutoConfig.from_pretrained(pretrain, trust_remote_code=options.get("trust_remote_code", False))
         return load_audio_model(pretrain, config, **options)
-
-
-OPENRLHF_VERSION = "0.11.2"  # the release every patch below was read from
 
 
 def install(record: RunRecord | None = None, weight_sync: bool | None = None) -> None:
