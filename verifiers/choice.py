@@ -72,7 +72,16 @@ _NEGATED_BEFORE = re.compile(
 _NEGATED_AFTER = re.compile(
     r"[\s*\"'”)\]]*(?:(?:is|are|was|were|seems|sounds|looks|can|should|be|definitely|clearly|certainly|also|option|choice)\s+){0,3}"
     r"(?:not\b|\w*n't|never\b|wrong|incorrect|unlikely|false|impossible|ruled\s+out|excluded|eliminated|does\s+not)"
-    r"|\s*(?:选项|選項)?\s*(?:不对|不對|错误|錯誤|不正确|不正確|排除|可以排除|不是|不符)",
+    r"|\s*(?:选项|選項)?\s*(?:不对|不對|错误|錯誤|不正确|不正確|排除|可以排除|不是|不符)"
+    # described, not chosen: "a dog barking would be lower", "rain is usually steady"
+    r"|[\s*\"'”)\]]*(?:would|will|could|might)\s+(?:\w+\s+){0,2}?(?:lower|higher|louder|quieter|softer|deeper|"
+    r"sharper|harsher|rougher|smoother|more|less|different|longer|shorter|slower|faster|lack)\b"
+    r"|[\s*\"'”)\]]*(?:is|are|sounds?|tends?\s+to\s+be)\s+(?:usually|typically|generally|normally|often)\b",
+    re.IGNORECASE,
+)
+# Before the mark, options weighed and left: "It could be a dog barking, but …".
+_WEIGHED_BEFORE = re.compile(
+    rf"\b(?:could|might|may|at\s+first|initially|considered|considering)\s+(?:(?:be|sound\s+like|seem\s+like|have\s+been)\s+)?(?:{_FILLER}\s+)*$",
     re.IGNORECASE,
 )
 _WINDOW = 48
@@ -150,7 +159,9 @@ def _spelling(word: str) -> str:
     return pattern
 
 
-def _mentioned(text: str, choices: tuple[str, ...] | None, count: int, enough: int = 2) -> set[int]:
+def _mentioned(
+    text: str, choices: tuple[str, ...] | None, count: int, weighing: bool = False, enough: int = 2
+) -> set[int]:
     """The options `text` names by letter or by option text, negated ones left out; the
     scan stops once `enough` are found (two are a hedge, whichever they are).
 
@@ -165,7 +176,7 @@ def _mentioned(text: str, choices: tuple[str, ...] | None, count: int, enough: i
     ruled_out = [0] * len(LETTERS)
 
     def consider(index: int, start: int, end: int, is_name: bool = True) -> None:
-        if ruled_out[index] >= _RULED_OUT_BUDGET or (is_name and not _negated(text, start, end)):
+        if ruled_out[index] >= _RULED_OUT_BUDGET or (is_name and not _negated(text, start, end, weighing)):
             found.add(index)
         else:
             ruled_out[index] += 1
@@ -203,8 +214,9 @@ def _mentioned(text: str, choices: tuple[str, ...] | None, count: int, enough: i
     return found
 
 
-def named_options(text: str, choices: tuple[str, ...] | None, count: int) -> set[int]:
-    """The indices of the options `text` names, by letter or by option text.
+def named_options(text: str, choices: tuple[str, ...] | None, count: int, weighing: bool = False) -> set[int]:
+    """The indices of the options `text` names, by letter or by option text; `weighing`
+    (text before the mark) leaves out options only entertained ("it could be A, but").
 
     >>> named_options("The answer is (B) a cat.", ("a dog", "a cat"), 2)
     {1}
@@ -216,7 +228,7 @@ def named_options(text: str, choices: tuple[str, ...] | None, count: int) -> set
     lone = _LONE.fullmatch(text)
     if lone and LETTERS.index(lone.group(1).upper()) < count:
         return {LETTERS.index(lone.group(1).upper())}
-    return _mentioned(text, choices, count)
+    return _mentioned(text, choices, count, weighing)
 
 
 def _labels(span: tuple[int, int, int] | None, index: int, low: int, high: int) -> bool:
@@ -242,11 +254,14 @@ def _in_letter_context(before: str, after: str) -> bool:
     return bool(_LETTER_BEFORE.search(before) or _LETTER_AFTER.match(after))
 
 
-def _negated(text: str, start: int, end: int) -> bool:
-    """Whether the mention at ``text[start:end]`` is ruled out ("not A", "A is wrong", "不是A")."""
+def _negated(text: str, start: int, end: int, weighing: bool = False) -> bool:
+    """Whether the mention at ``text[start:end]`` is ruled out ("not A", "A is wrong", "不是A"),
+    only compared ("A would be lower"), or, when `weighing`, only entertained ("it could be A")."""
+    before = text[max(0, start - _WINDOW) : start]
     return bool(
-        _NEGATED_BEFORE.search(text[max(0, start - _WINDOW) : start])
+        _NEGATED_BEFORE.search(before)
         or _NEGATED_AFTER.match(text[end : end + _WINDOW])
+        or (weighing and _WEIGHED_BEFORE.search(before))
     )
 
 
@@ -308,7 +323,7 @@ class Choice(ReadsThink):
         conflicting: set[int] = set()
         if named:
             conflicting |= named_options(parts.after, label.choices, count) if parts.after else set()
-            stated = named_options(parts.before, label.choices, count)
+            stated = named_options(parts.before, label.choices, count, weighing=True)
             if len(stated) == 1:
                 conflicting |= stated  # "…is a bird. Therefore, the answer is B."
         else:  # nothing marked, or the marks name no option ("Answer: hard to say. B.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .normalize import fold_answer
 from .numeric import parse_number
 
 _LETTER = re.compile(r"\(?[A-J]\)?")
@@ -15,10 +16,10 @@ def infer_kind(answer: str, choices: tuple[str, ...] | None = None) -> str:
 
     >>> infer_kind("a cat", ("a dog", "a cat")), infer_kind("(C)"), infer_kind("x^2")
     ('choice', 'choice', 'math')
-    >>> infer_kind("3/4"), infer_kind("twelve"), infer_kind("the bell rings")
-    ('number', 'number', 'text')
+    >>> infer_kind("3/4"), infer_kind("twelve"), infer_kind("the bell rings"), infer_kind("（Ｂ）")
+    ('number', 'number', 'text', 'choice')
     """
-    if choices or _LETTER.fullmatch(answer.strip()):
+    if choices or _LETTER.fullmatch(fold_answer(answer).strip()):
         return "choice"
     if _LATEX.search(answer):
         return "math"
