@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -109,11 +110,13 @@ class SmokeReport:
 def run_smoke(config: PPOConfig, policy: str | Path, output: str | Path, extra: tuple[str, ...] = ()) -> SmokeReport:
     """Run `config` at smoke size on `policy` under `output` (`extra`: more launch words) and check it."""
     smoke = smoke_config(config, policy, output)
-    record = Path(output) / "record"
+    record, saved = Path(output) / "record", Path(output) / "model"
+    for earlier in (record, saved):  # what an earlier smoke run left would be read as this one's
+        shutil.rmtree(earlier, ignore_errors=True)
     write_prompt_file(smoke)
     command = [sys.executable, "-m", LAUNCHER, "--aural.record", str(record), *extra, *launch_argv(smoke_flags(smoke))]
     exit_code = subprocess.call(command, env={**os.environ, **launch_environment(smoke)})
-    return SmokeReport(exit_code, read_run_record(record), _weights_changed(policy, Path(output) / "model"))
+    return SmokeReport(exit_code, read_run_record(record), _weights_changed(policy, saved))
 
 
 def _weights_changed(start: str | Path, saved: Path) -> bool | None:
