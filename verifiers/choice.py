@@ -66,12 +66,14 @@ _FILLER = r"(?:definitely|certainly|surely|necessarily|really|just|quite|simply|
 _NEGATED_BEFORE = re.compile(
     r"(?:\b(?:not|never|no|nor|neither|rather\s+than|instead\s+of|unlike|except|excluding|besides|than|"
     r"as\s+opposed\s+to|other\s+than|compared\s+(?:to|with)|comparing\s+(?:it\s+)?(?:to|with))|n't|不是|并非|並非|而非|不选|不選|排除|非)"
-    rf"[\s*\"'“(\[]*(?:{_FILLER}[\s*\"'“(\[]+)*$",
+    rf"[\s*\"'“(\[]*(?:{_FILLER}[\s*\"'“(\[]+)*$"
+    # a list of the options set aside: "the other options (A, C, D) don't fit"
+    r"|\b(?:other|remaining|rest\s+of\s+the)\s+(?:options?|choices?|answers?)[\s(:\[]*(?:[A-Ja-j][)\]]?\s*(?:,|and|or|&)\s*\(?)*$",
     re.IGNORECASE,
 )
 _NEGATED_AFTER = re.compile(
-    r"[\s*\"'”)\]]*(?:(?:is|are|was|were|seems|sounds|looks|can|should|be|definitely|clearly|certainly|also|option|choice)\s+){0,3}"
-    r"(?:not\b|\w*n't|never\b|wrong|incorrect|unlikely|false|impossible|ruled\s+out|excluded|eliminated|does\s+not)"
+    r"[\s*\"'”)\]:\-–—]*(?:(?:is|are|was|were|seems|sounds|looks|can|should|be|definitely|clearly|certainly|also|option|choice)\s+){0,3}"
+    r"(?:not?\b|\w*n't|never\b|wrong|incorrect|unlikely|false|impossible|ruled\s+out|excluded|eliminated|does\s+not|[✗✘❌×])"
     r"|\s*(?:选项|選項)?\s*(?:不对|不對|错误|錯誤|不正确|不正確|排除|可以排除|不是|不符)"
     # described, not chosen: "a dog barking would be lower", "rain is usually steady"
     r"|[\s*\"'”)\]]*(?:would|will|could|might)\s+(?:\w+\s+){0,2}?(?:lower|higher|louder|quieter|softer|deeper|"
