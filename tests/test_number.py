@@ -206,6 +206,8 @@ def test_the_counted_number_of_an_answer_sentence(n, d, k, form):
         ("2 + 3 = 5 beeps", "5"),
         ("**4**", "4"),
         ("Answer: 4, not 5.", "4"),
+        ("There were 2 high and 3 low beeps, 5 in total.", "5"),
+        ("A total of 5 beeps: 2 high, 3 low.", "5"),
         ("It's not 10, it's 1,000.99m²", "1000.99"),
         (r"so the count is \(\boxed{143}\).", "143"),
         (r"first \boxed{200}, then \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.", "10455"),

@@ -6,7 +6,7 @@ import re
 from typing import ClassVar, Sequence
 
 from .marked import answer_phrases, answer_tags, boxed
-from .number import MAX_MARKS, final_statement, innermost_phrase, read_number
+from .number import MAX_MARKS, NumberMatch, final_statement, innermost_phrase, read_number
 from .latex_value import latex_value, letters
 from .math_pool import MathResult, shared_pool
 from .numeric import parse_number
@@ -139,6 +139,8 @@ class MathEquivalence(ReadsThink):
         prediction = (marked[0] if marked else final).strip()
         if not prediction:
             return Verdict(0.0, "no_answer")
+        if not marked and NumberMatch.unmarked(prediction, "") == "multiple_answers":
+            return Verdict(0.0, "multiple_answers", prediction[:200])  # "3 or 4": math-verify would take the last
         if len(prediction) > self.max_chars:
             return Verdict(0.0, "too_long", prediction[:200])
         if boxes and self._offered_beside(final, prediction):

@@ -49,7 +49,7 @@ _CLAUSE_START = re.compile(
     re.IGNORECASE,
 )
 _COLON = re.compile(r"[:：]")
-_TOTAL_AFTER = re.compile(r"^\s*(?:[^\W\d_]+\s+){0,2}?(?:in\s+total|total|altogether|overall)\b", re.IGNORECASE)
+_TOTAL_AFTER = re.compile(r"\s*(?:[^\W\d_]+\s+){0,2}?(?:in\s+total|total|altogether|overall)\b", re.IGNORECASE)
 _TOTAL_BEFORE = re.compile(r"(?:\btotal\s+(?:of|is)\s*|\btotal:\s*|一共|总共|共有?)$", re.IGNORECASE)
 # Anything that operates on a number inside a mark: LaTeX commands other than text and spacing,
 # powers, indices, factorials, products, quotients and sums between operands, equations.
@@ -128,6 +128,7 @@ def _hedges_against(aside: str, number: Number) -> bool:
 
 
 def _read_body(body: str, noun: str) -> Reading:
+    """A region without its asides: one number, an expression, or an answer sentence."""
     whole = parse_number(body)
     if whole is not None:
         return Reading("ok", whole)
@@ -187,6 +188,7 @@ def _choose(sentence: str, found: list[Found], noun: str) -> int:
 
 
 def _next(found: list[Found], index: int) -> Found | None:
+    """The number found after `index`, if any."""
     return found[index + 1] if index + 1 < len(found) else None
 
 
@@ -237,7 +239,7 @@ def _retracted(after: str, number: Number, noun: str) -> bool:
         for found in find_all(sentence):
             if numbers_match(number, found.number):
                 continue
-            rest = sentence[found.end :].lstrip()
+            rest = sentence[found.end : found.end + 40].lstrip()
             if not rest[:1].isalpha() or (noun and _attached(sentence, found, noun)):
                 return True
     return False
@@ -346,11 +348,16 @@ class NumberMatch(ReadsThink):
             return "multiple_answers" if _retracted(final[mark_end:], number, unit) else number
         if unread:
             return unread
-        return self._unmarked(final, noun)
+        return self.unmarked(final, noun)
 
     @staticmethod
-    def _unmarked(final: str, noun: str) -> Number | str:
-        """No mark holds a number: read the last sentence that names one."""
+    def unmarked(final: str, noun: str) -> Number | str:
+        """A final answer no mark holds a number in: its last sentence that names one, read as
+        an answer sentence; ``multiple_answers`` for a hedge ("Maybe 3. Or 4.").
+
+        >>> NumberMatch.unmarked("I count them again. There are 7 beeps.", "beep").value
+        Fraction(7, 1)
+        """
         whole = parse_number(final)
         if whole is not None:
             return whole
