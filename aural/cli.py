@@ -9,6 +9,7 @@
                   [--max-new-tokens 10240] [--workers N] [--recipe NAME|PATH]
     aural select ROLLOUTS.jsonl --k 8 --band LOW HIGH -o PROMPTS.jsonl
     aural report STORE.jsonl [-o DIR] [--k 8] [--band LOW HIGH]
+    aural eval [PROMPTS.jsonl] [--policy DIR] [--engine hf|vllm] [--controls silence shuffled]
     aural ppo CONFIG.toml [--dry-run | --smoke] [--policy DIR]
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
@@ -94,6 +95,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     rollout.add_argument("--no-reward", action="store_true", help="store the samples unscored")
     rollout.add_argument("--no-progress", action="store_true")
     rollout.set_defaults(run=_rollout)
+
+    evaluate = commands.add_parser("eval", help="does the policy use the audio? accuracy with its clips, with silence, with clips shuffled")
+    evaluate.add_argument("prompts", nargs="?", help="a prompt-set JSONL (default: the bundled examples)")
+    evaluate.add_argument("--policy", help="a local model folder (default: the tiny policy)")
+    evaluate.add_argument("--engine", choices=["vllm", "hf"], default="hf")
+    evaluate.add_argument("--controls", nargs="+", choices=["silence", "shuffled"], default=["silence", "shuffled"])
+    evaluate.add_argument("-n", type=int, default=1, help="samples per prompt and condition")
+    evaluate.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    evaluate.add_argument("--max-new-tokens", type=int, default=256)
+    evaluate.add_argument("--seed", type=int, default=0, help="the sampling seed and the shuffled control's deal")
+    evaluate.add_argument("--recipe", default=DEFAULT_RECIPE, help="a reward recipe name or TOML path")
+    evaluate.set_defaults(run=_eval)
 
     select = commands.add_parser("select", help="keep the prompts whose pass@k lies in a band")
     select.add_argument("rollouts", help="a rollout store")
@@ -210,6 +223,26 @@ def _rollout(args: argparse.Namespace) -> int:
     report = run_rollouts(prompts, args.output, pool, settings, recipe, tokenizer, progress=not args.no_progress)
     print(f"{prompts} on {policy} with {args.engine}, n={settings.n}, up to {length} new tokens -> {args.output}")
     print(report.table())
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from aural.policy.tiny import tiny_policy  # the engines' stack: only for this command
+    from aural.rollouts.controls import audio_dependence, dependence_table
+    from aural.rollouts.engines import SamplingSettings, make_engine
+    from aural.rollouts.prompt_set import read_prompt_set
+
+    prompts = args.prompts or resources.files("aural.examples") / "prompts.jsonl"
+    records, recipe = read_prompt_set(prompts), load_recipe(args.recipe)
+    policy = str(args.policy or tiny_policy())
+    settings = SamplingSettings(args.n, args.max_new_tokens, args.temperature, seed=args.seed)
+    engine = make_engine(args.engine, policy)
+    try:
+        conditions = audio_dependence(engine, records, recipe, settings, args.controls, args.seed)
+    finally:
+        engine.close()
+    print(f"{prompts} on {policy} with {args.engine}, n={settings.n}, temperature {settings.temperature:g}, recipe {recipe.name}")
+    print(dependence_table(conditions))
     return 0
 
 
