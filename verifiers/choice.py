@@ -177,8 +177,8 @@ def _mentioned(
     found: set[int] = set()
     ruled_out = [0] * len(LETTERS)
 
-    def consider(index: int, start: int, end: int, is_name: bool = True) -> None:
-        if ruled_out[index] >= _RULED_OUT_BUDGET or (is_name and not _negated(text, start, end, weighing)):
+    def consider(index: int, start: int, end: int) -> None:
+        if ruled_out[index] >= _RULED_OUT_BUDGET or not _negated(text, start, end, weighing):
             found.add(index)
         else:
             ruled_out[index] += 1
@@ -210,7 +210,8 @@ def _mentioned(
         index = LETTERS.index(m.group(1).upper())
         if _labels(previous, index, m.start() - 3, m.start()) or _labels(span, index, m.end(), m.end() + 3):
             continue  # the letter of the option text beside it ("a dog barking (A)"): one mention
-        consider(index, m.start(), m.end(), _is_option_letter(text, m.group(1), m.start()))
+        if _is_option_letter(text, m.group(1), m.start()):
+            consider(index, m.start(), m.end())
         if len(found) >= enough:
             break
     return found

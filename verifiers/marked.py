@@ -39,7 +39,6 @@ _PARENTHETICAL = re.compile(
     r"(?=[(\[])[(\[]([^()\[\]\n]{0,300}?(?:answer|option|choice|boxed|答|选|選|正解|정답)[^()\[\]\n]{0,300})[)\]]",
     re.IGNORECASE,
 )
-_SENTENCE_START = re.compile(r"[.!?\n][^.!?\n]*$")
 _RETRACTION = re.compile(
     r"\b(?:actually|on\s+(?:second\s+thought|reflection|further\s+thought)|wait|correction|i\s+mean|"
     r"or\s+(?:maybe|rather|perhaps|possibly)|maybe|perhaps|scratch\s+that|instead|alternatively|"
@@ -204,11 +203,15 @@ def _aside_spans(text: str) -> list[tuple[int, int]]:
         end = len(text) if end < 0 else end + 3
         spans.append((start, end))
         start = text.find("<!--", end)
+    note_end = -1
     for m in _GRADER.finditer(text):
-        sentence = _SENTENCE_START.search(text, max(0, m.start() - 200), m.start())
-        line_end = text.find("\n", m.end())
-        spans.append((sentence.start() + 1 if sentence else max(0, m.start() - 200) if m.start() > 200 else 0,
-                      len(text) if line_end < 0 else line_end))
+        if m.start() < note_end:
+            continue  # inside the note already taken
+        window = max(0, m.start() - 200)
+        sentence_start = max(text.rfind(end, window, m.start()) for end in ".!?\n") + 1
+        note_end = text.find("\n", m.end())
+        note_end = len(text) if note_end < 0 else note_end
+        spans.append((max(window, sentence_start), note_end))
     if "(" in text or "[" in text:
         for m in _PARENTHETICAL.finditer(text):
             inner = m.group(1)
