@@ -135,6 +135,8 @@ def test_two_numbers_joined_by_a_hedge_are_two_answers_in_any_spelling(first, se
     (a, a_text), (b, b_text) = first, second
     if a == b or (form == "{}-{}" and not (a_text[0].isdigit() and b_text[0].isdigit())):
         return
+    if a_text.endswith(("hundred", "thousand")) and not b_text[0].isdigit() and " and " in form:
+        return  # "between one hundred and one": English reads one number, 101
     verdict = score(form.format(a_text, b_text), str(a))
     assert (verdict.score, verdict.reason) == (0.0, "multiple_answers"), verdict
 

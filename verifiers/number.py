@@ -229,15 +229,16 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
-def _retracted(after: str, number: Number, noun: str) -> bool:
+def _retracted(after: str, number: Number, noun: str, ordinals: bool) -> bool:
     """Whether text after a marked answer offers another answer with a hedge or a retraction:
-    a different number standing bare ("actually 5.") or counting the same thing ("maybe 5 beeps")."""
+    a different number standing bare ("actually 5.") or counting the same thing ("maybe 5 beeps").
+    Ordinals ("the first beep") offer another answer only when the mark was one (`ordinals`)."""
     for start, end in _sentences(after):
         sentence = after[start:end]
         if not _RETRACTION.search(sentence):
             continue
         for found in find_all(sentence):
-            if numbers_match(number, found.number):
+            if numbers_match(number, found.number) or (found.ordinal and not ordinals):
                 continue
             rest = sentence[found.end : found.end + 40].lstrip()
             if not rest[:1].isalpha() or (noun and _attached(sentence, found, noun)):
@@ -323,7 +324,7 @@ class NumberMatch(ReadsThink):
     def _answer(self, final: str, noun: str) -> Number | str:
         final = final.replace("\\(", "$").replace("\\)", "$").replace(",\\!", ",").replace("{,}", ",")
         answers: dict[tuple, Number] = {}
-        mark_end, unit = -1, noun
+        mark_end, unit, ordinal = -1, noun, False
         unread = None
         regions = list(dict.fromkeys(region.strip() for region in final_statement(final) or marked_answers(final)))
         if len(regions) > MAX_MARKS:
@@ -335,6 +336,7 @@ class NumberMatch(ReadsThink):
             if reading.number is not None:
                 answers[(reading.number.value, reading.number.percent)] = reading.number
                 unit = unit or _unit_word(region)
+                ordinal = ordinal or any(found.ordinal for found in find_all(region))
                 at = _last_standalone(final, region)
                 mark_end = max(mark_end, at + len(region))
                 if _hedged_beside_mark(final, at, at + len(region), reading.number):
@@ -345,7 +347,7 @@ class NumberMatch(ReadsThink):
             return "multiple_answers"
         if answers:
             number = next(iter(answers.values()))
-            return "multiple_answers" if _retracted(final[mark_end:], number, unit) else number
+            return "multiple_answers" if _retracted(final[mark_end:], number, unit, ordinal) else number
         if unread:
             return unread
         return self.unmarked(final, noun)

@@ -70,7 +70,6 @@ _WORD_VALUES = (
 
 
 _WORD = re.compile(r"[A-Za-z]+")
-_JOINERS = frozenset({" ", "-", " and ", ", "})
 _PRONOUN_ONE = frozenset("the this that which each every no any another only last first next other".split())
 
 
@@ -159,7 +158,7 @@ def _word_numbers(text: str) -> list[Found]:
             is_number = False
         if word == "one" and (previous in _PRONOUN_ONE or previous.endswith("est")):
             is_number = False
-        if is_number and run and text[run[-1][1] : m.start()].lower() in _JOINERS and _joins(run[-1][2], word):
+        if is_number and run and _joined_by(text[run[-1][1] : m.start()].lower(), run[-1][2]) and _joins(run[-1][2], word):
             run.append((m.start(), m.end(), word))
         else:
             close()
@@ -168,6 +167,11 @@ def _word_numbers(text: str) -> list[Found]:
         previous = word
     close()
     return found
+
+
+def _joined_by(gap: str, last: str) -> bool:
+    """Whether `gap` joins two words of one number phrase: a space or hyphen; "and" or a comma after a scale."""
+    return gap in (" ", "-") or (gap == " and " and last in _SCALES) or (gap == ", " and last in _SCALES and last != "hundred")
 
 
 def _is_ordinal_word(word: str) -> bool:
