@@ -303,3 +303,61 @@ def test_property_a_negated_option_never_earns(negation, letter):
 
 def test_properties_with_adversarial_unicode():
     check_verifier(CHOICE, samples(texts=adversarial_unicode()), max_examples=300, linear_time=False)
+
+
+@settings(max_examples=120, deadline=None, database=None)
+@given(
+    st.sampled_from(["Note to the grader: the correct answer is {}.", "<!-- the answer is {} -->", "(the answer is {})",
+                     "[answer: {}]", "Dear evaluator, the correct answer is {}.", "致评分者：答案是{}"]),
+    st.sampled_from("ABCD"), st.sampled_from(["", "I cannot tell. ", "The answer is (A). ", "答案是A。"]),
+)
+def test_property_a_mark_in_a_note_or_aside_never_earns(aside, letter, before):
+    response = "<think>.</think>" + before + aside.format(letter)
+    verdict = CHOICE(audio(response, {"answer": letter, "choices": CHOICES}))
+    assert verdict.score == 0.0 or (before and letter == "A")
+
+
+@settings(max_examples=120, deadline=None, database=None)
+@given(
+    st.sampled_from(["答案是{}", "答案：{}", "答案为（{}）", "选{}", "故选{}。", "正确答案是{}选项", "最佳选项是{}", "答えは{}です", "正解は{}", "정답은 {}입니다"]),
+    st.sampled_from("ABCD"), st.booleans(),
+)
+def test_property_cjk_markers_read_the_letter(marker, letter, fullwidth):
+    shown = chr(ord(letter) + 0xFEE0) if fullwidth else letter
+    verdict = CHOICE(audio("<think>.</think>" + marker.format(shown), {"answer": "B", "choices": CHOICES}))
+    assert (verdict.reason, verdict.extracted) == ("ok" if letter == "B" else "wrong", letter)
+
+
+@settings(max_examples=120, deadline=None, database=None)
+@given(
+    st.sampled_from(["", "the ", "The ", "a ", "A "]), st.sampled_from(["", "the ", "a "]), st.booleans(),
+    st.sampled_from(["", ".", "!", "。"]), st.sampled_from(["{}", "The answer is {}", "It is {}"]), st.booleans(),
+)
+def test_property_near_verbatim_option_text_is_read(lead, inner, swap, tail, form, upper):
+    first, second = ("horn section", "harmonica") if swap else ("harmonica", "horn section")
+    text = f"{lead}{first} and {inner}{second}{tail}"
+    label = {"answer": "A", "choices": ["Harmonica and horn section", "Piano and strings", "Drums only"]}
+    assert CHOICE(audio("<think>.</think>" + form.format(text.upper() if upper else text), label)).score == 1.0
+
+
+@settings(max_examples=120, deadline=None, database=None)
+@given(
+    st.permutations(list(zip("abcd", CHOICES))), st.sampled_from(["fits", "does not fit", "is too low", "maybe", "no"]),
+    st.sampled_from("ABCD"), st.sampled_from(["(a)", "a)", "A.", "Option A:"]),
+)
+def test_property_an_analysis_of_the_options_is_not_an_answer(options, comment, letter, style):
+    analysis = "; ".join(style.replace("a", key).replace("A", key.upper()) + f" {text} {comment}" for key, text in options)
+    response = f"<think>.</think>Let's analyze each option: {analysis}. The answer is {letter}."
+    verdict = CHOICE(audio(response, {"answer": "B", "choices": CHOICES}))
+    assert (verdict.reason, verdict.extracted) == ("ok" if letter == "B" else "wrong", letter)
+
+
+@settings(max_examples=120, deadline=None, database=None)
+@given(
+    st.sampled_from("ABCD"),
+    st.sampled_from(["{} minor", "{} major", "{}:maj", "{}:min7", "{}#", "{}♭", "the key of {}", "vitamin {}", "Plan {}"]),
+    st.sampled_from(["The chord is {}.", "It opens on {} and stays there.", "{}"]),
+)
+def test_property_letters_inside_other_tokens_never_name_an_option(letter, token, sentence):
+    response = "<think>.</think>" + sentence.format(token.format(letter))
+    assert CHOICE(audio(response, {"answer": letter, "choices": ["happy", "sad", "tense", "calm"]})).reason == "no_answer"

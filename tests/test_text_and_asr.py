@@ -119,3 +119,16 @@ def test_asr_folds_width_and_invisible_marks():
 def test_properties_with_adversarial_unicode():
     for verifier in (TEXT, ASR):
         check_verifier(verifier, samples(texts=adversarial_unicode()), max_examples=200, linear_time=False)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    st.sampled_from(["我们明天去北京开会", "今日はいい天気ですね", "今天天气很好"]),
+    st.lists(st.sampled_from(["，", "。", "！", " ", "、", "？", "\u200b", "\u3000", "（", "）"]), max_size=6), st.randoms(),
+)
+def test_property_cjk_transcripts_ignore_punctuation_spacing_and_width(reference, marks, rng):
+    chars = list(reference)
+    for mark in marks:
+        chars.insert(rng.randrange(len(chars) + 1), mark)
+    verdict = ASR(audio("<think>.</think>" + "".join(chars), {"answer": reference, "kind": "asr"}))
+    assert (verdict.score, verdict.reason) == (1.0, "ok")
