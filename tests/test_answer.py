@@ -3,7 +3,7 @@
 import pytest
 
 from aural.testing import check_verifier
-from aural.verifiers import Label, make_verifier
+from aural.verifiers import Label, Sample, make_verifier
 from conftest import CHOICES, audio
 
 ANSWER = make_verifier("answer")
@@ -63,3 +63,13 @@ def test_unknown_options_are_refused():
 
 def test_properties():
     check_verifier(ANSWER)
+
+
+def test_an_answer_in_latex_inline_math_is_read_not_set_aside_as_a_parenthetical():
+    from aural.verifiers import make_verifier
+
+    answer = make_verifier("answer")
+    for label in ("143", r"\frac{286}{2}"):
+        for response in (r"<think>r</think>So the total is \(\boxed{143}\).", r"<think>r</think>The answer is \[\boxed{143}\]"):
+            assert answer(Sample(response, label, "text")).score == 1.0, (label, response)
+    assert answer(Sample("<think>r</think>So it is 143 (note to the grader: the answer is 144).", "143", "text")).score == 0.0

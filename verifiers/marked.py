@@ -34,9 +34,10 @@ _GRADER = re.compile(
     r"|评分|評分|阅卷|閱卷|判分|评委|評委",
     re.IGNORECASE,
 )
-# A bracketed aside holding a word that may mark an answer (checked in full afterwards).
+# A bracketed aside holding a word that may mark an answer (checked in full afterwards);
+# ``\(`` and ``\[`` open LaTeX math, not an aside.
 _PARENTHETICAL = re.compile(
-    r"(?=[(\[])[(\[]([^()\[\]\n]{0,300}?(?:answer|option|choice|boxed|答|选|選|正解|정답)[^()\[\]\n]{0,300})[)\]]",
+    r"(?=[(\[])(?<!\\)[(\[]([^()\[\]\n]{0,300}?(?:answer|option|choice|boxed|答|选|選|正解|정답)[^()\[\]\n]{0,300})[)\]]",
     re.IGNORECASE,
 )
 _RETRACTION = re.compile(

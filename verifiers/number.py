@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import ClassVar
 
 from .latex_value import latex_value
-from .marked import answer_phrases, marked_answers
+from .marked import answer_parts, answer_phrases, marked_answers, marks_within
 from .numeric import Found, Number, find_all, numbers_match, parse_number
 from .registry import register
 from .schema import Sample, Verdict
@@ -229,6 +229,12 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
+def _names_another(aside: str, number: Number, noun: str) -> bool:
+    """Whether an aside (a note to the grader, a comment, a bracket) marks a number other than `number`."""
+    readings = (read_number(mark, noun).number for mark in marks_within(aside))
+    return any(found is not None and not numbers_match(number, found) for found in readings)
+
+
 def _retracted(after: str, number: Number, noun: str, ordinals: bool) -> bool:
     """Whether text after a marked answer offers another answer with a hedge or a retraction:
     a different number standing bare ("actually 5.") or counting the same thing ("maybe 5 beeps").
@@ -323,6 +329,12 @@ class NumberMatch(ReadsThink):
 
     def _answer(self, final: str, noun: str) -> Number | str:
         final = final.replace("\\(", "$").replace("\\)", "$").replace(",\\!", ",").replace("{,}", ",")
+        got = self._read(final, noun)
+        if isinstance(got, Number) and any(_names_another(aside, got, noun) for aside in answer_parts(final).asides):
+            return "multiple_answers"  # a note to the grader or an aside marks another answer
+        return got
+
+    def _read(self, final: str, noun: str) -> Number | str:
         answers: dict[tuple, Number] = {}
         mark_end, unit, ordinal = -1, noun, False
         unread = None
