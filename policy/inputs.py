@@ -37,6 +37,11 @@ class AudioInputs:
         self.feature_extractor = feature_extractor
         self.audio_token = audio_token
 
+    @property
+    def sampling_rate(self) -> int:
+        """The rate (Hz) the clips must be at."""
+        return self.feature_extractor.sampling_rate
+
     def __call__(self, text: str, audios: Sequence[np.ndarray] = ()) -> dict[str, torch.Tensor]:
         placeholders = text.count(self.audio_token)
         if placeholders != len(audios):

@@ -57,6 +57,22 @@ def load_audio_model(path: str | Path, config: PretrainedConfig, model_class: ty
     return model_class.from_pretrained(str(path), **options)
 
 
+def load_inputs(path: str | Path, config: PretrainedConfig, tokenizer: Any = None) -> AudioInputs | StepAudio2Inputs:
+    """The input builder of the built-in audio policy in `path` (whose config is `config`):
+    prompt and clips in, token ids with the placeholders expanded and features out. It uses
+    `tokenizer` when given (the one a trainer already holds), else the folder's.
+
+    >>> from aural.policy.tiny import tiny_policy
+    >>> from transformers import AutoConfig
+    >>> load_inputs(tiny_policy(), AutoConfig.from_pretrained(tiny_policy())).sampling_rate
+    16000
+    """
+    tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    if config.model_type == "step_audio_2":
+        return StepAudio2Inputs(tokenizer)
+    return AudioInputs(tokenizer, AutoFeatureExtractor.from_pretrained(str(path), local_files_only=True))
+
+
 @dataclass(frozen=True)
 class Generation:
     """One sampled response: its text (special tokens left out, as vLLM decodes), token ids
@@ -116,9 +132,8 @@ class AudioPolicy:
                 model.config.audio_patch_token_id = prompts.tokenizer.convert_tokens_to_ids(AUDIO_PATCH)
             return cls(model, StepAudio2Inputs(prompts.tokenizer), prompts.tokenizer, prompts)
         if config.model_type in BUILT_IN:
-            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            features = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)
-            make_inputs: Callable[..., dict] = AudioInputs(tokenizer, features)
+            make_inputs: Callable[..., dict] = load_inputs(path, config)
+            tokenizer, features = make_inputs.tokenizer, make_inputs.feature_extractor
         else:
             processor = AutoProcessor.from_pretrained(path, **local)
             tokenizer, features = processor.tokenizer, processor.feature_extractor

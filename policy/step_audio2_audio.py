@@ -124,6 +124,8 @@ class StepAudio2Inputs:
     to a full chunk's frames (the encoder masks the padding), so the features of different
     prompts concatenate, as trainers batch them and as vLLM gets them."""
 
+    sampling_rate = SAMPLE_RATE  # the rate (Hz) the clips must be at
+
     def __init__(self, tokenizer: PreTrainedTokenizerBase):
         self.tokenizer = tokenizer
 

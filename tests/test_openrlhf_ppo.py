@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from aural.policy.checkpoint import engine_weight_name
 from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy, load_audio_model
-from aural.policy.tiny import tiny_policy
+from aural.policy.tiny import tiny_policy, write_tiny_step_audio2
 from aural.training.openrlhf_audio import OPENRLHF_VERSION, check_openrlhf_version, install
 from aural.training.ppo_config import load_ppo_config
 from aural.training.smoke import SYNC_GAP_LIMIT, run_smoke
@@ -153,3 +153,12 @@ def test_openrlhfs_trainer_runs_zero2_colocated_with_a_reference_model_and_kl(sh
     trainers = {f["pid"] for f in report.summary.forwards if f["model"] == "actor" and f["training"]}
     reference = [f for f in report.summary.forwards if f["model"] == "actor" and f["pid"] not in trainers]
     assert reference and all(f["with_audio"] == f["samples"] for f in reference)  # the reference model heard the clips
+
+
+@pytest.mark.slow
+def test_openrlhfs_trainer_runs_a_tiny_step_audio_2_with_its_audio(shipped, tmp_path):
+    """Step-Audio-R1's own family: its inputs in the agent, its model as actor and critic, its
+    vLLM model (Aural's plug-in) loading the synced weights."""
+    report = run_smoke(shipped, write_tiny_step_audio2(tmp_path / "policy"), tmp_path / "step_audio_2")
+    print(report.table())
+    assert report.passed, report.table()

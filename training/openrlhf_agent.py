@@ -22,10 +22,12 @@ from copy import deepcopy
 from typing import Any
 
 from openrlhf.utils.agent import AgentExecutorBase
-from transformers import AutoFeatureExtractor
+from transformers import AutoConfig
 
 from aural.policy.audio import load_audio
 from aural.policy.inputs import FEATURE_KEYS, AudioInputs
+from aural.policy.model import load_inputs
+from aural.policy.step_audio2_audio import StepAudio2Inputs
 from aural.rewards.openrlhf_samples import parse_label, score_openrlhf, settings_from_environment
 from aural.rewards.recipe import load_recipe
 from aural.verifiers import FieldError
@@ -36,22 +38,21 @@ class AgentExecutor(AgentExecutorBase):
     def __init__(self) -> None:
         recipe, self.eos_tokens, self.default_modality = settings_from_environment()
         self.recipe = load_recipe(recipe)
-        self._inputs: dict[str, AudioInputs] = {}
+        self._inputs: dict[str, AudioInputs | StepAudio2Inputs] = {}
         self._lock = threading.Lock()
 
-    def audio_inputs(self, hf_tokenizer: Any) -> AudioInputs:
+    def audio_inputs(self, hf_tokenizer: Any) -> AudioInputs | StepAudio2Inputs:
         """The policy's input builder, from the folder its tokenizer (or processor) came from."""
         tokenizer = getattr(hf_tokenizer, "tokenizer", hf_tokenizer)
         folder = tokenizer.name_or_path
         with self._lock:
             if folder not in self._inputs:
-                features = getattr(hf_tokenizer, "feature_extractor", None) or AutoFeatureExtractor.from_pretrained(folder)
-                self._inputs[folder] = AudioInputs(tokenizer, features)
+                self._inputs[folder] = load_inputs(folder, AutoConfig.from_pretrained(folder), tokenizer)
             return self._inputs[folder]
 
     async def execute(self, prompt, label, sampling_params, max_length: int, hf_tokenizer, llm_engine, images=None):
         inputs = self.audio_inputs(hf_tokenizer)
-        rate = inputs.feature_extractor.sampling_rate
+        rate = inputs.sampling_rate
         clips = [load_audio(path, rate) for path in _audio_paths(label)]
         model_inputs = inputs(prompt, clips)
         expanded = model_inputs["input_ids"][0].tolist()
