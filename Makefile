@@ -30,10 +30,12 @@ $(READY): pyproject.toml Makefile
 	rm -f $(SITE)/torchaudio/lib/*.so
 	touch $(READY)
 
-# The bundled audio questions on the tiny policy: 16 samples each through vLLM, scored and stored.
+# The bundled audio questions on the tiny policy: 16 samples each through vLLM, scored and stored,
+# then the store's report (build/demo/report/report.html).
 demo: setup
 	rm -f build/demo/rollouts.jsonl
 	$(VENV)/bin/aural rollout -o build/demo/rollouts.jsonl
+	$(VENV)/bin/aural report build/demo/rollouts.jsonl -o build/demo/report
 
 test: setup
 	$(PYTHON) -m pytest
