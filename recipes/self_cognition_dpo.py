@@ -31,7 +31,7 @@ import torch
 from aural import load_recipe
 from aural.policy.audio import load_audio
 from aural.policy.checkpoint import save_policy
-from aural.policy.inputs import audio_token_count
+from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy
@@ -95,23 +95,26 @@ def preferred_answers(store: Path, ids: set[str]) -> dict[str, str]:
 
 
 class AudioPreferenceCollator:
-    """TRL's preference batches ([chosen…, rejected…]) with each prompt's audio: the placeholder
-    expanded to the clip's length and the clip's features added for the forward pass."""
+    """TRL's preference batches ([chosen…, rejected…]) with each prompt's audio, built by the
+    policy's own input builder (any family): the placeholders expanded as the model reads
+    them and the clips' features added for the forward pass."""
 
     def __init__(self, policy: AudioPolicy):
         self.tokenizer = policy.tokenizer
-        self.features = policy.make_inputs.feature_extractor
-        self.audio_id = self.tokenizer.convert_tokens_to_ids(policy.make_inputs.audio_token)
+        self.make_inputs = policy.make_inputs
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        clips = [load_audio(path) for e in examples for path in e["audio"]]
-        features = self.features(clips, sampling_rate=self.features.sampling_rate, padding="max_length",
-                                 return_attention_mask=True, return_tensors="pt")
-        counts = iter([audio_token_count(int(n)) for n in features["attention_mask"].sum(-1)] * 2)
+        prompts, features = [], []
+        for example in examples:
+            inputs = self.make_inputs(example["prompt"], [load_audio(path, self.make_inputs.sampling_rate) for path in example["audio"]])
+            # TRL may cut the prompt's last tokens into the completions; cut the expanded prompt alike.
+            cut = len(self.tokenizer(example["prompt"], add_special_tokens=False)["input_ids"]) - len(example["prompt_ids"])
+            expanded = inputs["input_ids"][0].tolist()
+            prompts.append(expanded[: len(expanded) - cut])
+            features.append({k: inputs[k] for k in FEATURE_KEYS})
         sequences, completions = [], []
         for side in ("chosen_ids", "rejected_ids"):
-            for example in examples:
-                prompt = [t for token in example["prompt_ids"] for t in ([token] * next(counts) if token == self.audio_id else [token])]
+            for prompt, example in zip(prompts, examples):
                 sequences.append(prompt + example[side])
                 completions.append([0] * len(prompt) + [1] * len(example[side]))
         width = max(map(len, sequences))
@@ -120,8 +123,7 @@ class AudioPreferenceCollator:
             "input_ids": torch.tensor([s + [pad] * (width - len(s)) for s in sequences]),
             "attention_mask": torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences]),
             "completion_mask": torch.tensor([c + [0] * (width - len(c)) for c in completions]),
-            "input_features": torch.cat([features["input_features"]] * 2),
-            "feature_attention_mask": torch.cat([features["attention_mask"]] * 2),
+            **{key: torch.cat([f[key] for f in features] * 2) for key in FEATURE_KEYS},
         }
 
 
@@ -155,8 +157,11 @@ def train(policy_dir: str, pairs: list[dict[str, Any]], out: Path, steps: int, b
     )
     rows = [{"prompt": p["prompt"], "chosen": p["chosen"], "rejected": p["rejected"], "audio": _audio_paths(p["source"])} for p in pairs]
     dataset = Dataset.from_list(rows)
-    trainer = DPOTrainer(model=policy.model, args=args, train_dataset=dataset, processing_class=policy.tokenizer,
-                         data_collator=AudioPreferenceCollator(policy))
+    # The reference loads as the policy does (TRL would look the class up by name, which fails for
+    # models transformers does not ship, and would load a full Omni checkpoint whole).
+    reference = AudioPolicy.from_pretrained(policy_dir, dtype="bfloat16" if gpu else "float32", device="cuda" if gpu else "cpu")
+    trainer = DPOTrainer(model=policy.model, ref_model=reference.model, args=args, train_dataset=dataset,
+                         processing_class=policy.tokenizer, data_collator=AudioPreferenceCollator(policy))
     trainer.train()
     policy.model.eval()
     save_policy(policy.model, out)
