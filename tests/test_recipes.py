@@ -8,6 +8,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import pytest
+
 
 from aural.policy.model import AudioPolicy
 from aural.rollouts.store import RolloutStore
@@ -161,3 +163,19 @@ def test_eval_scaling_closes_its_engine_and_the_hf_engine_releases_its_model(tmp
                                       "--budgets", "0", "-n", "1", "--answer-tokens", "1"])
     assert scaling.main() == 0
     assert not hasattr(engines[0], "policy")
+
+
+@pytest.mark.slow
+def test_mgrd_and_self_cognition_dpo_take_a_step_audio_2_policy(tmp_path):
+    """Step-Audio-R1's family through the recipes: its prompts, inputs, and a DPO step on its audio."""
+    from aural.policy.tiny import write_tiny_step_audio2
+
+    policy = str(write_tiny_step_audio2(tmp_path / "policy"))
+    run("mgrd.py", EXAMPLES, "-o", str(tmp_path / "mgrd"), "--policy", policy, "--engine", "hf", "-k", "1",
+        "--max-new-tokens", "8", "--no-progress")
+    assert json.loads((tmp_path / "mgrd" / "report.json").read_text())["candidates"] == 24
+    run("self_cognition_dpo.py", EXAMPLES, "-o", str(tmp_path / "dpo"), "--policy", policy, "--engine", "hf", "-k", "1",
+        "--max-new-tokens", "8", "--steps", "2", "--lr", "1e-3")
+    report = json.loads((tmp_path / "dpo" / "report.json").read_text())
+    assert report["pairs"] > 0 and report["after"]["refusal_margin"] < report["before"]["refusal_margin"]
+    assert AudioPolicy.from_pretrained(tmp_path / "dpo" / "model").model.config.model_type == "step_audio_2"
