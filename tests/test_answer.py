@@ -61,6 +61,7 @@ def test_unknown_options_are_refused():
         make_verifier("answer", math=3)
 
 
+@pytest.mark.slow
 def test_properties():
     check_verifier(ANSWER)
 

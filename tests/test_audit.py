@@ -7,6 +7,7 @@ from aural.cli import main
 from aural.rewards.audit import CatalogueError, load_catalogue, run_audit
 
 
+@pytest.mark.slow
 def test_step_audio_r1_passes_the_builtin_catalogue():
     findings = run_audit(load_recipe(), load_catalogue())
     assert len(findings) >= 20
@@ -15,6 +16,7 @@ def test_step_audio_r1_passes_the_builtin_catalogue():
     assert len(megabyte.pattern.hack.response) > 2_000_000
 
 
+@pytest.mark.slow
 def test_a_hackable_recipe_fails_the_audit(tmp_path, capsys):
     lenient = tmp_path / "lenient.toml"
     lenient.write_text(

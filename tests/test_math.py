@@ -62,6 +62,7 @@ def test_the_same_answer_boxed_twice_is_one_answer():
     assert MATH(text(r"<think>.</think>\boxed{1/2}, that is \boxed{ 1/2 }", r"\frac{1}{2}")).score == 1.0
 
 
+@pytest.mark.slow
 def test_a_never_ending_answer_times_out_and_the_pool_recovers():
     pool = MathPool(workers=2)
     try:
@@ -162,6 +163,7 @@ def test_bad_configuration_is_refused():
         make_verifier("math", timeout_s=0)
 
 
+@pytest.mark.slow
 def test_properties():
     check_verifier(MATH, max_examples=100)
 

@@ -94,6 +94,7 @@ def test_huge_literals_are_not_built():
     assert list(find_numbers("1" * 10_000 + " and 7"))[-1].value == 7
 
 
+@pytest.mark.slow
 def test_properties():
     check_verifier(NUMBER)
 

@@ -151,6 +151,7 @@ def test_health(server):
         assert json.loads(reply.read()) == {"status": "ok", "recipe": "step-audio-r1"}
 
 
+@pytest.mark.slow
 def test_a_slow_math_check_does_not_block_other_requests(server):
     never_ending = {"query": [r"\boxed{9^{9^{9^{9}}}}<|im_end|>"], "prompts": [""], "labels": ['{"answer": "1", "kind": "math", "modality": "text"}']}
     quick = {"query": ["(B)<|im_end|>"], "prompts": [""], "labels": ["B"]}

@@ -27,6 +27,7 @@ SHIPPED = ROOT / "recipes" / "configs" / "step_audio_r1.toml"
 RATE = 16_000
 
 
+@pytest.mark.slow
 def test_the_zero3_critic_loads_with_its_value_head_partitioned(tmp_path):
     """Under ZeRO-3 the value head's local shape is empty; its width is `ds_shape`."""
     script = textwrap.dedent(f"""
@@ -54,6 +55,7 @@ def tone(seconds=1.0, hz=440.0):
     return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_the_live_critic_actor_values_each_sample_with_its_audio():
     """Ray wraps an actor class's methods when it decorates it: the plug-in must patch the class
     Ray built, or the critic actor never takes the samples' audio (OpenRLHF's `execute_batch`

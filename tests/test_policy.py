@@ -80,6 +80,7 @@ def test_prompts_render_the_template_with_one_placeholder_per_clip(policy):
     assert not policy.prompts.question("2+2?").audios
 
 
+@pytest.mark.slow
 def test_generate_samples_n_responses_with_counts_and_finish_reasons(policy):
     prompts = [policy.prompts.question("How many beeps?", tone(880)), policy.prompts.question("What is 2+2?")]
     batches = policy.generate(prompts, n=16, max_new_tokens=24, temperature=1.0, seed=0)

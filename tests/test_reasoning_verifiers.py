@@ -113,6 +113,7 @@ def test_answers_that_use_the_audio_pass(response):
     assert SELF_COGNITION(audio(response, "B")).reason == "ok"
 
 
+@pytest.mark.slow
 def test_properties():
     check_verifier(GROUNDING)
     check_verifier(COHERENCE)

@@ -14,6 +14,9 @@ import pytest
 from aural.policy.model import AudioPolicy
 from aural.rollouts.store import RolloutStore
 
+pytestmark = pytest.mark.slow  # whole recipes in subprocesses: tens of seconds each
+
+
 RECIPES = Path(__file__).parents[1] / "recipes"
 EXAMPLES = str(resources.files("aural.examples") / "prompts.jsonl")
 

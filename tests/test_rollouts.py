@@ -36,6 +36,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_a_pool_of_two_workers_survives_a_worker_killed_mid_run(local_ray):
     records = read_prompt_set(EXAMPLES)
     pool = RolloutPool("hf", str(tiny_policy()), workers=2, prompts_per_task=1)
@@ -63,6 +64,7 @@ def blocks_in(store):
     return [b[0]["prompt_id"] for b in RolloutStore(store).blocks()]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_every_rollout_exactly_once(tmp_path):
     store = tmp_path / "rollouts.jsonl"
     run = subprocess.Popen(rollout_command(store), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -60,6 +60,7 @@ class Declares(Verifier):
         return Verdict(1.0, "ok") if "B" in sample.response else Verdict(0.0, "short")
 
 
+@pytest.mark.slow
 def test_an_undeclared_reason_is_caught():
     with pytest.raises(AssertionError, match="'too_long' is not among the declared"):
         check_verifier(Declares(), linear_time=False)

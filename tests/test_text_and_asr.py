@@ -58,6 +58,7 @@ def test_asr_score_is_never_negative_and_long_outputs_score_zero():
     assert ASR(audio("<think>.</think>", REFERENCE)).reason == "no_answer"
 
 
+@pytest.mark.slow
 def test_properties():
     check_verifier(TEXT)
     check_verifier(ASR)

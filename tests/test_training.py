@@ -200,6 +200,7 @@ def test_the_critic_values_the_response_with_the_same_audio_features(plugged):
     assert [name for name, _ in critic.named_parameters() if "lm_head" in name] == []
 
 
+@pytest.mark.slow
 def test_the_agent_executor_brings_the_audio_to_vllm_inside_openrlhfs_rollout_actor(plugged, tmp_path):
     import ray
     from openrlhf.trainer.ray.vllm_engine import RolloutRayActor
@@ -242,6 +243,7 @@ def test_the_agent_executor_brings_the_audio_to_vllm_inside_openrlhfs_rollout_ac
         assert (sampled - policy.logprobs(silent, action)).abs().max() > 1e-2
 
 
+@pytest.mark.slow
 def test_ray_workers_of_a_launch_get_the_plug_in_and_the_aural_settings(monkeypatch):
     import ray
 
@@ -265,6 +267,7 @@ def test_ray_workers_of_a_launch_get_the_plug_in_and_the_aural_settings(monkeypa
         ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
     from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings
 
@@ -284,6 +287,7 @@ def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
     assert not torch.equal(ppo.critic.score.weight, critic_before)
 
 
+@pytest.mark.slow
 def test_the_cpu_ppo_recipe_writes_its_log_and_plot(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, str(ROOT / "recipes/ppo_cpu.py"), "-o", str(out), "--steps", "1", "--prompts-per-step", "1", "-n", "2", "--max-new-tokens", "4"]

@@ -13,6 +13,9 @@ from aural.policy.tiny import tiny_policy
 from aural.rollouts.engines import HFEngine, SamplingSettings, VLLMEngine
 from aural.rollouts.prompt_set import read_prompt_set
 
+pytestmark = pytest.mark.slow  # one vLLM engine for the module, ~30 s to start
+
+
 EXAMPLES = resources.files("aural.examples") / "prompts.jsonl"
 
 
