@@ -113,6 +113,8 @@ def install(record: RunRecord | None = None, weight_sync: bool | None = None) ->
     extension = CPU_WORKER_EXTENSION if cpu else WORKER_EXTENSION
     wrap_actor_method(vllm_engine.RolloutRayActor, "__init__", lambda init: _with_worker_extension(init, extension))
     wrap_actor_method(ppo_trainer.PPOTrainer, "train_step", lambda train_step: _recording_steps(train_step, record))
+    if record.folder is not None:
+        ppo_actor.ActorPPOTrainer.ppo_train = _recording_sync_gap(ppo_actor.ActorPPOTrainer.ppo_train, record)
     if not weight_sync:
         wrap_actor_method(ppo_actor.PolicyModelActor, "broadcast_to_vllm", _skipped)
     actor.aural_audio_installed = True
@@ -268,6 +270,22 @@ def _recording_steps(train_step: Callable[..., Any], record: RunRecord) -> Calla
         return status, next_step
 
     return train_step_recorded
+
+
+def _recording_sync_gap(ppo_train: Callable[..., Any], record: RunRecord) -> Callable[..., Any]:
+    @functools.wraps(ppo_train)
+    def ppo_train_recording_gap(self: Any, *args: Any, **kwargs: Any) -> Any:
+        gaps = [
+            (e.rollout_log_probs.float() - e.action_log_probs.float()).abs()[e.action_mask.bool()]
+            for e in self.replay_buffer.items
+            if e.rollout_log_probs is not None
+        ]
+        if gaps:
+            values = torch.cat(gaps)
+            record.sync_gap(float(values.mean()), len(values))
+        return ppo_train(self, *args, **kwargs)
+
+    return ppo_train_recording_gap
 
 
 def _skipped(broadcast_to_vllm: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,6 +1,7 @@
-"""What a PPO run through OpenRLHF did, written down as it happens: each step's metrics
-and each forward pass of the actor and the critic with how many of its samples carried
-audio features. `aural ppo --smoke` and the tests read it back (`read_run_record`).
+"""What a PPO run through OpenRLHF did, written down as it happens: each step's metrics,
+each forward pass of the actor and the critic with how many of its samples carried
+audio features, and before each step how far the rollout engines' log-probs of the
+sampled tokens lie from the trainer's (small only when the engines hold its weights). `aural ppo --smoke` and the tests read it back (`read_run_record`).
 
 The launch turns it on (``--aural.record DIR``) and the plug-in writes it from every Ray
 worker; they learn the folder from ``AURAL_RUN_RECORD``, which the launch sets for them
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 RECORD_VARIABLE = "AURAL_RUN_RECORD"
-STEPS, FORWARDS = "steps.jsonl", "forwards.jsonl"
+STEPS, FORWARDS, SYNC = "steps.jsonl", "forwards.jsonl", "sync.jsonl"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class RunRecord:
         metrics = {k: float(v) for k, v in status.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         self.write(STEPS, {"step": step, **metrics})
 
+    def sync_gap(self, gap: float, tokens: int) -> None:
+        """Before a PPO step: the mean absolute difference, over `tokens` sampled tokens, between
+        the log-probs the rollout engine sampled them with and the trainer's own."""
+        self.write(SYNC, {"gap": gap, "tokens": tokens, "pid": os.getpid()})
+
     def forward(self, model: str, samples: int, with_audio: int, training: bool) -> None:
         """A forward pass of `model` (``actor`` or ``critic``) over `samples` sequences,
         `with_audio` of them handed audio features; `training` when gradients flow."""
@@ -57,10 +63,12 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A run's record read back: one metrics dict per step and every forward pass."""
+    """A run's record read back: one metrics dict per step, every forward pass, and the
+    rollout/trainer log-prob gap before each step."""
 
     steps: list[dict[str, float]]
     forwards: list[dict[str, Any]]
+    sync_gaps: list[dict[str, Any]]
 
     def audio_share(self, model: str, training: bool) -> tuple[int, int]:
         """(samples with audio, samples) over `model`'s forward passes of one kind."""
@@ -84,4 +92,4 @@ def read_run_record(folder: str | Path) -> RunSummary:
         path = folder / name
         return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
 
-    return RunSummary(sorted(lines(STEPS), key=lambda s: s["step"]), lines(FORWARDS))
+    return RunSummary(sorted(lines(STEPS), key=lambda s: s["step"]), lines(FORWARDS), lines(SYNC))
