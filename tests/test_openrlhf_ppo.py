@@ -145,9 +145,11 @@ def test_openrlhfs_trainer_runs_the_shipped_plan_with_audio_and_syncs_the_rollou
 
 
 @pytest.mark.slow
-def test_openrlhfs_trainer_runs_zero2_colocated_with_a_reference_model_and_kl(shipped, tmp_path):
+def test_openrlhfs_trainer_runs_a_tiny_step_audio_2_zero2_colocated_with_a_reference_model_and_kl(shipped, tmp_path):
+    """Step-Audio-R1's own family (its inputs in the agent, its model as actor, reference and critic,
+    its vLLM model loading the synced weights) under ZeRO-2 with a KL term to a reference model."""
     config = dataclasses.replace(shipped, ppo={**shipped.ppo, "kl_coef": 0.05}, openrlhf={**shipped.openrlhf, "--ds.zero_stage": 2})
-    report = run_smoke(config, tiny_policy(), tmp_path / "kl")
+    report = run_smoke(config, write_tiny_step_audio2(tmp_path / "policy"), tmp_path / "kl")
     print(report.table())
     assert report.passed, report.table()
     first, second = report.summary.steps
@@ -155,12 +157,3 @@ def test_openrlhfs_trainer_runs_zero2_colocated_with_a_reference_model_and_kl(sh
     trainers = {f["pid"] for f in report.summary.forwards if f["model"] == "actor" and f["training"]}
     reference = [f for f in report.summary.forwards if f["model"] == "actor" and f["pid"] not in trainers]
     assert reference and all(f["with_audio"] == f["samples"] for f in reference)  # the reference model heard the clips
-
-
-@pytest.mark.slow
-def test_openrlhfs_trainer_runs_a_tiny_step_audio_2_with_its_audio(shipped, tmp_path):
-    """Step-Audio-R1's own family: its inputs in the agent, its model as actor and critic, its
-    vLLM model (Aural's plug-in) loading the synced weights."""
-    report = run_smoke(shipped, write_tiny_step_audio2(tmp_path / "policy"), tmp_path / "step_audio_2")
-    print(report.table())
-    assert report.passed, report.table()
