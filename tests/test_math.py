@@ -214,6 +214,7 @@ def test_issue_forms_score(answer, label):
         (r"\boxed{5!}", "5", "wrong"),
         (r"\boxed{\frac{1+\sqrt5}{2}}", "2", "wrong"),
         (r"The roots are \boxed{2} and \boxed{3}.", "2", "multiple_answers"),
+        (r"$\boxed{5}$, or maybe $450$", "5", "multiple_answers"),  # the box's digits recur in the other value
     ],
 )
 def test_issue_hedges_and_operations_do_not_score(answer, label, reason):

@@ -176,7 +176,10 @@ class MathEquivalence(ReadsThink):
     def _offered_beside(self, final: str, box: str) -> bool:
         """Whether the box's sentence offers a different value right beside it with a hedge
         ("Either $4$ or $\\boxed{3}$", "$\\boxed{4}$, or maybe $5$")."""
-        at = final.rfind(box)
+        opening = None
+        for opening in re.finditer(r"\\(?:boxed|fbox)\s*\{?\s*(?=" + re.escape(box) + ")", final):
+            pass  # the last box that holds it: the value's own digits may recur beside it ("$450$")
+        at = opening.end() if opening else final.rfind(box)
         before, after = final[max(0, at - 120) : at], final[at + len(box) : at + len(box) + 120]
         before = _BOX_OPENING.sub("", before)  # the box's own "$\\boxed{" and "}$" are not spans
         after = _BOX_CLOSING.sub("", after)
