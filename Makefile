@@ -30,12 +30,11 @@ $(READY): pyproject.toml Makefile
 	rm -f $(SITE)/torchaudio/lib/*.so
 	touch $(READY)
 
-# The bundled audio questions on the tiny policy: 16 samples each through vLLM, scored and stored,
-# then the store's report (build/demo/report/report.html).
+# Step-Audio-R1's recipe in miniature on CPU (MGRD, SFT, data selection, PPO, evaluation):
+# build/demo/report.json and demo.png, then the report of the selection's rollout store.
 demo: setup
-	rm -f build/demo/rollouts.jsonl
-	$(VENV)/bin/aural rollout -o build/demo/rollouts.jsonl
-	$(VENV)/bin/aural report build/demo/rollouts.jsonl -o build/demo/report
+	$(VENV)/bin/aural demo -o build/demo
+	$(VENV)/bin/aural report build/demo/select/rollouts.jsonl -o build/demo/report
 
 test: setup
 	$(PYTHON) -m pytest

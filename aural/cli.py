@@ -4,13 +4,14 @@
     aural audit [--recipe NAME|PATH] [--catalogue FILE]... [--no-builtin]
     aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N] [--allow CIDR...]
     aural openrlhf-reward-path
-    aural tiny-policy DIR [--seed 0] [--arch qwen2-audio | step-audio-2]
+    aural tiny-policy DIR [--seed 0] [--arch qwen2-audio | step-audio-2] [--audio-window 30]
     aural rollout [PROMPTS.jsonl] [-o ROLLOUTS.jsonl] [--policy DIR] [--engine vllm|hf] [-n 16]
                   [--max-new-tokens 10240] [--workers N] [--recipe NAME|PATH]
     aural select ROLLOUTS.jsonl --k 8 --band LOW HIGH -o PROMPTS.jsonl
     aural report STORE.jsonl [-o DIR] [--k 8] [--band LOW HIGH]
     aural eval [PROMPTS.jsonl] [--policy DIR] [--engine hf|vllm] [--controls silence shuffled]
     aural ppo CONFIG.toml [--dry-run | --smoke] [--policy DIR]
+    aural demo [-o build/demo] [--seed 0] [--quick]
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
 hack; 2 bad usage (a missing file, a recipe that does not load).
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tiny.add_argument("folder", help="where to write it")
     tiny.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
     tiny.add_argument("--arch", choices=["qwen2-audio", "step-audio-2"], default="qwen2-audio", help="the architecture (step-audio-2: Step-Audio-R1's)")
+    tiny.add_argument("--audio-window", type=int, default=30, metavar="SECONDS", help="qwen2-audio: the encoder's window (Whisper's 30 s; 2 for short clips)")
     tiny.set_defaults(run=_tiny_policy)
 
     rollout = commands.add_parser("rollout", help="sample n responses per prompt and score them")
@@ -129,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ppo.add_argument("--smoke", action="store_true", help="two PPO steps of the config on this machine's CPU at tiny sizes, checked")
     ppo.add_argument("--smoke-output", help="where the smoke run writes (default: RUN_OUTPUT/smoke)")
     ppo.set_defaults(run=_ppo)
+
+    demo = commands.add_parser("demo", help="Step-Audio-R1's recipe in miniature on CPU: MGRD, SFT, selection, PPO, evaluation")
+    demo.add_argument("-o", "--output", default="build/demo", help="a folder for the run (cleared first)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quick", action="store_true", help="a few steps of each stage: checks that the stages connect, learns little")
+    demo.set_defaults(run=_demo)
 
     agent = commands.add_parser("openrlhf-agent-path", help="print the path of the OpenRLHF audio agent file")
     agent.set_defaults(run=_openrlhf_agent_path)
@@ -286,8 +294,20 @@ def _select(args: argparse.Namespace) -> int:
 def _tiny_policy(args: argparse.Namespace) -> int:
     from aural.policy.tiny import write_tiny_policy, write_tiny_step_audio2  # torch and transformers: only for this command
 
-    write = write_tiny_step_audio2 if args.arch == "step-audio-2" else write_tiny_policy
-    print(write(args.folder, args.seed))
+    if args.arch == "step-audio-2":
+        if args.audio_window != 30:
+            raise ValueError("--audio-window is Qwen2-Audio's: StepAudio2 cuts clips into 25 s chunks")
+        print(write_tiny_step_audio2(args.folder, args.seed))
+    else:
+        print(write_tiny_policy(args.folder, args.seed, args.audio_window))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from aural.demo import DemoSettings, run_demo  # torch, transformers, TRL: only for this command
+
+    settings = DemoSettings.quick(args.seed) if args.quick else DemoSettings(seed=args.seed)
+    run_demo(Path(args.output), settings)
     return 0
 
 

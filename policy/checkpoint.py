@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -79,3 +80,14 @@ def save_policy(model: torch.nn.Module, folder: str | Path) -> Path:
             with atomic_write(index_path) as out:
                 json.dump(index, out, indent=2, sort_keys=True)
     return folder
+
+
+def save_trained(model: torch.nn.Module, base: str | Path, folder: str | Path) -> Path:
+    """A trained copy of the policy in `base` as a policy folder: `model`'s weights (`save_policy`)
+    with `base`'s tokenizer, feature extractor and chat template beside them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in Path(base).iterdir():
+        if path.is_file() and not path.name.endswith(".safetensors") and path.name != INDEX:
+            shutil.copyfile(path, folder / path.name)
+    return save_policy(model, folder)

@@ -35,6 +35,7 @@ from .prompt import Prompt, PromptBuilder, _local_folder
 from .step_audio2 import StepAudio2ForCausalLM
 from .step_audio2_audio import AUDIO_PATCH, StepAudio2Inputs
 
+BATCH_SEQUENCES = 256  # sequences decoded together at most (prompts x responses each)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUILT_IN = {
     "qwen2_audio": Qwen2AudioForConditionalGeneration,
@@ -101,8 +102,9 @@ class AudioPolicy:
         self.make_inputs = make_inputs
         self.tokenizer = tokenizer
         self.prompts = prompts
-        eos = model.generation_config.eos_token_id
-        self.eos_token_ids = frozenset([eos] if isinstance(eos, int) else eos or [tokenizer.eos_token_id])
+        self.eos_token_ids = stop_token_ids(model.config, model.generation_config, tokenizer)
+        placeholder = getattr(model.config, "audio_token_index", None)
+        self.never_sampled = [placeholder] if placeholder is not None else []  # a clip's slot, never a response token
 
     @classmethod
     def from_pretrained(
@@ -161,29 +163,38 @@ class AudioPolicy:
     ) -> list[list[Generation]]:
         """`n` responses to each prompt, sampled with transformers (greedy at temperature 0).
 
-        The KV cache grows one step per token, so memory grows linearly with the length.
-        `ignore_eos` keeps sampling to `max_new_tokens` (for fixed-length benchmarks).
+        Prompts whose inputs have the same shapes, with one clip at most, are decoded
+        together (up to `BATCH_SEQUENCES` sequences a call), so no row is padded; the others
+        one at a time. The KV cache grows one step per token, so memory grows linearly with
+        the length. `ignore_eos` keeps sampling to `max_new_tokens` (for fixed-length benchmarks).
+        The audio placeholder is never sampled: the model would read it as a clip's slot.
         """
-        results = []
+        sampling = temperature > 0
+        copies = n if sampling else 1  # greedy: one decode serves all n
+        inputs = [self.inputs(prompt) for prompt in prompts]
+        results: list[list[Generation]] = [[] for _ in prompts]
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            for prompt in prompts:
-                inputs = self.inputs(prompt)
-                prompt_length = inputs["input_ids"].shape[1]
-                sampling = temperature > 0
+            for group in _batches(prompts, inputs, max(1, BATCH_SEQUENCES // copies)):
+                batch = {key: torch.cat([inputs[i][key] for i in group]) for key in inputs[group[0]]}
+                prompt_length = batch["input_ids"].shape[1]
                 rows = self.model.generate(
-                    **inputs,
+                    **batch,
                     do_sample=sampling,
                     temperature=temperature if sampling else None,
                     top_p=top_p if sampling else None,
                     max_new_tokens=max_new_tokens,
                     min_new_tokens=max_new_tokens if ignore_eos else None,
-                    num_return_sequences=n if sampling else 1,  # greedy: one decode serves all n
+                    num_return_sequences=copies,
                     pad_token_id=self.tokenizer.pad_token_id,
+                    eos_token_id=sorted(self.eos_token_ids),
+                    suppress_tokens=self.never_sampled or None,
                 )
-                generations = [self._generation(row[prompt_length:].tolist(), prompt_length) for row in rows]
-                results.append(generations if sampling else generations * n)
+                for position, index in enumerate(group):
+                    own = rows[position * copies : (position + 1) * copies]
+                    generations = [self._generation(row[prompt_length:].tolist(), prompt_length) for row in own]
+                    results[index] = generations if sampling else generations * n
         return results
 
     def _generation(self, new_tokens: list[int], prompt_tokens: int) -> Generation:
@@ -210,3 +221,31 @@ class AudioPolicy:
         inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
         logits = self.model(**inputs).logits[0, prompt_length - 1 : -1].float()
         return torch.log_softmax(logits, dim=-1).gather(1, response_ids[0].unsqueeze(1)).squeeze(1).cpu()
+
+
+def _batches(prompts: Sequence[Prompt], inputs: Sequence[dict[str, torch.Tensor]], size: int) -> list[list[int]]:
+    """Indices of `prompts` in decoding groups: those with one clip at most and inputs of the
+    same shapes together (at most `size` a group), every other prompt alone."""
+    groups: dict[Any, list[int]] = {}
+    for index, (prompt, tensors) in enumerate(zip(prompts, inputs)):
+        key = tuple((k, tuple(v.shape)) for k, v in sorted(tensors.items())) if len(prompt.audios) <= 1 else index
+        groups.setdefault(key, []).append(index)
+    return [group[start : start + size] for group in groups.values() for start in range(0, len(group), size)]
+
+
+def stop_token_ids(config: PretrainedConfig, generation_config: Any, tokenizer: Any) -> frozenset[int]:
+    """Every token that ends a response: the generation config's end tokens, the model config's
+    (its text config's too) and the tokenizer's, so that a folder listing fewer than its
+    family's stops (Step-Audio 2 has three) still stops at each.
+
+    >>> from transformers import GenerationConfig, PretrainedConfig
+    >>> sorted(stop_token_ids(PretrainedConfig(eos_token_id=[1, 3]), GenerationConfig(eos_token_id=2), None))
+    [1, 2, 3]
+    """
+    found: set[int] = set()
+    for source in (generation_config, config, getattr(config, "text_config", None)):
+        eos = getattr(source, "eos_token_id", None)
+        found.update([eos] if isinstance(eos, int) else eos or [])
+    if getattr(tokenizer, "eos_token_id", None) is not None:
+        found.add(tokenizer.eos_token_id)
+    return frozenset(found)

@@ -19,6 +19,7 @@ and chat template.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -41,7 +42,7 @@ from .step_audio2 import StepAudio2Config, StepAudio2ForCausalLM
 from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
 from .step_audio2_template import SPECIAL_TOKENS as STEP_AUDIO2_TOKENS
 
-VERSION = 2  # part of the cache key: bump it when the files change
+VERSION = 3  # part of the cache key: bump it when the files change
 # The Qwen2.5-Omni names its processor looks the tokens up by.
 NAMED_TOKENS = {
     "audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>",
@@ -98,9 +99,9 @@ def _tokenizer() -> PreTrainedTokenizerFast:
     return tokenizer
 
 
-def _features() -> WhisperFeatureExtractor:
+def _features(window_s: int = 30) -> WhisperFeatureExtractor:
     return WhisperFeatureExtractor(
-        feature_size=128, sampling_rate=16_000, hop_length=160, chunk_length=30, n_fft=400, return_attention_mask=True
+        feature_size=128, sampling_rate=16_000, hop_length=160, chunk_length=window_s, n_fft=400, return_attention_mask=True
     )
 
 
@@ -122,21 +123,44 @@ def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Pa
     save_policy(model, folder)
 
 
-def write_tiny_policy(folder: str | Path, seed: int = 0) -> Path:
-    """Write the tiny Qwen2-Audio checkpoint to `folder` (created); returns it."""
+def write_tiny_policy(folder: str | Path, seed: int = 0, audio_window_s: int = 30) -> Path:
+    """Write the tiny Qwen2-Audio checkpoint to `folder` (created); returns it.
+
+    `audio_window_s` is the encoder's window: Whisper's 30 s, or a short one (2 s) for
+    training on short clips, where the encoder then reads 200 mel frames instead of 3,000.
+    """
+    if audio_window_s < 1:
+        raise ValueError(f"the audio window must be at least 1 s, got {audio_window_s}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = _tokenizer()
-    Qwen2AudioProcessor(feature_extractor=_features(), tokenizer=tokenizer, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
+    features = _features(audio_window_s)
+    Qwen2AudioProcessor(feature_extractor=features, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
     config = Qwen2AudioConfig(
-        audio_config={**_encoder_sizes(), "max_source_positions": 1500},
+        audio_config={**_encoder_sizes(), "max_source_positions": features.nb_max_frames // 2},  # the encoder's stride 2
         text_config=_decoder_sizes(tokenizer),
         audio_token_index=tokenizer.convert_tokens_to_ids("<|AUDIO|>"),
     )
     config.eos_token_id = tokenizer.eos_token_id
     torch.manual_seed(seed)
-    _save(Qwen2AudioForConditionalGeneration(config), tokenizer, folder)
+    model = Qwen2AudioForConditionalGeneration(config)
+    with torch.no_grad():  # a Whisper encoder's positions are sinusoids, not random: where a sound is, is heard
+        model.model.audio_tower.embed_positions.weight.copy_(sinusoids(*model.model.audio_tower.embed_positions.weight.shape))
+    _save(model, tokenizer, folder)
     return folder
+
+
+def sinusoids(length: int, channels: int, max_timescale: float = 10_000.0) -> torch.Tensor:
+    """Sine and cosine position codes, `length` x `channels`: the first half sines, the second cosines,
+    timescales spaced geometrically from 1 to `max_timescale`.
+
+    >>> codes = sinusoids(4, 6)
+    >>> tuple(codes.shape), codes[0].tolist()
+    ((4, 6), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    """
+    rates = torch.exp(-math.log(max_timescale) * torch.arange(channels // 2) / (channels // 2 - 1))
+    angles = torch.arange(length)[:, None] * rates[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
 
 
 def write_tiny_omni_thinker(folder: str | Path, seed: int = 0) -> Path:

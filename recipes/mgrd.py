@@ -19,70 +19,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
-from pathlib import Path
-from typing import Any
 
 from aural import load_recipe
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy
-from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
+from aural.rollouts.mgrd import audio_questions, distill, report_table
 from aural.rollouts.pool import pool_factory
-from aural.rollouts.prompt_set import parse_prompt, read_prompt_set
 from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import run_rollouts
-from aural.rollouts.store import RolloutStore
-
-CONSTRAINTS = ("format", "grounding", "coherence", "accuracy")
-
-
-def audio_questions(prompts: Path, out: Path) -> int:
-    """Write the audio questions of `prompts` to `out` (audio paths absolute); returns how many."""
-    records = [r for r in read_prompt_set(prompts) if r.modality == "audio"]
-    out.write_text("".join(json.dumps(r.source, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return len(records)
-
-
-def sft_example(line: dict[str, Any], think_open: str) -> dict[str, Any]:
-    """A kept candidate as chat messages: the question (with its audio) and the chain as the answer,
-    opened with `think_open` where the prompt had prefilled it."""
-    record = parse_prompt(line["source"], Path("/"))
-    opening = think_open + "\n" if record.prefill_think else ""
-    return {"id": line["id"], "messages": [*record.messages, {"role": "assistant", "content": opening + line["response"]}]}
-
-
-def distill(candidates: Path, sft: Path, think_open: str) -> dict[str, Any]:
-    """Keep the finished candidates that pass every constraint; write them to `sft` (chains
-    prefilled with `think_open` get it back); return the report."""
-    kept, total = [], 0
-    rejected: dict[str, Counter] = {name: Counter() for name in CONSTRAINTS}
-    for block in RolloutStore(candidates).blocks():
-        for line in block:
-            total += 1
-            failed = [name for name in CONSTRAINTS if line["components"][name]["score"] < 1.0]
-            for name in failed:
-                rejected[name][line["components"][name]["reason"]] += 1
-            if not failed and line["finish_reason"] == "stop":
-                kept.append(sft_example(line, think_open))
-    sft.write_text("".join(json.dumps(example, ensure_ascii=False) + "\n" for example in kept), encoding="utf-8")
-    return {
-        "candidates": total,
-        "kept": len(kept),
-        "rejected_by": {name: sum(reasons.values()) for name, reasons in rejected.items()},
-        "reasons": {name: dict(reasons.most_common()) for name, reasons in rejected.items()},
-    }
-
-
-def report_table(report: dict[str, Any]) -> str:
-    rows = [("", "candidates", "reasons")]
-    rows.append(("sampled", str(report["candidates"]), ""))
-    for name in CONSTRAINTS:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in report["reasons"][name].items())
-        rows.append((f"rejected by {name}", str(report["rejected_by"][name]), reasons))
-    rows.append(("kept", str(report["kept"]), ""))
-    return plain_table(rows, "MGRD round (a candidate can fail several constraints)")
-
 
 def main() -> int:
     parser = recipe_parser(__doc__)

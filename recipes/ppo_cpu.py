@@ -15,14 +15,13 @@ reward, accuracy and response length per step), and prints the table.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from aural.policy.tiny import tiny_policy
 from aural.rewards.table import plain_table
 from aural.rollouts.prompt_set import read_prompt_set
-from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings
+from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, train
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PROMPTS = HERE.parent / "examples" / "prompts.jsonl"
@@ -71,15 +70,8 @@ def main() -> int:
     )
     ppo = CPUPPO(args.policy or tiny_policy(), settings, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    with open(log, "a", encoding="utf-8") as out:
-        for step in range(args.steps):
-            start = step * args.prompts_per_step
-            batch = [records[(start + i) % len(records)] for i in range(args.prompts_per_step)]
-            rows.append(ppo.step(batch))
-            out.write(json.dumps(rows[-1]) + "\n")
-            out.flush()
-            print(f"step {rows[-1]['step']}: reward {rows[-1]['mean_reward']:.3f}  ({rows[-1]['seconds']:.1f} s)", file=sys.stderr)
+    rows = train(ppo, records, args.steps, args.prompts_per_step, log,
+                 lambda row: print(f"step {row['step']}: reward {row['mean_reward']:.3f}  ({row['seconds']:.1f} s)", file=sys.stderr))
     plot(rows, args.out / "ppo.png", f"PPO on {Path(str(args.policy or 'the tiny policy')).name}, reward {Path(args.recipe).stem}")
     table = [("step", "mean reward", "accuracy", "response tokens", "policy loss", "value loss")]
     table += [

@@ -13,7 +13,7 @@ is what the audio contributes. ``aural eval PROMPTS --policy DIR --controls sile
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -69,6 +69,7 @@ class Condition:
     samples: int
     accuracy: float
     mean_reward: float
+    components: dict[str, float] = field(default_factory=dict)  # each reward component's mean score
 
 
 def audio_dependence(
@@ -97,7 +98,9 @@ def _condition(name: str, engine: Engine, records: Sequence[PromptRecord], promp
     ]
     scored = [scored_record(line, result) for line, result in zip(lines, score_batch(recipe, [sample_from_record(line) for line in lines]))]
     count = max(len(scored), 1)
-    return Condition(name, len(scored), sum(map(is_correct, scored)) / count, sum(line["reward"] for line in scored) / count)
+    names = sorted({name for line in scored for name in line["components"]})
+    components = {name: sum(line["components"].get(name, {}).get("score", 0.0) for line in scored) / count for name in names}
+    return Condition(name, len(scored), sum(map(is_correct, scored)) / count, sum(line["reward"] for line in scored) / count, components)
 
 
 def dependence_table(conditions: Sequence[Condition]) -> str:

@@ -70,7 +70,8 @@ class RolloutPool:
         max_restarts: int = 3,
     ):
         os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # and no warning that it will
-        if not ray.is_initialized():
+        self.owns_ray = not ray.is_initialized()  # then `close` stops it again
+        if self.owns_ray:
             if address is None:
                 ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
             else:
@@ -121,10 +122,12 @@ class RolloutPool:
         return ray.get([w.pid.remote() for w in self.workers])
 
     def close(self) -> None:
-        """Stop the workers (and their engines)."""
+        """Stop the workers (and their engines), and Ray where the pool started it."""
         for worker in self.workers:
             ray.kill(worker)
         self.workers = []
+        if self.owns_ray:
+            ray.shutdown()
 
 
 def pool_factory(

@@ -299,3 +299,38 @@ def test_sharding_counts_a_model_with_its_own_code_through_trust_remote_code(tmp
         plan_sharding(folder, Cluster(1, 2))
     model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
     assert plan_sharding(folder, Cluster(1, 2), trust_remote_code=True).parameters == sum(p.numel() for p in model.parameters())
+
+
+def test_prompts_of_the_same_shapes_decode_together_as_alone(policy):
+    clips = [tone(f) for f in (220, 330, 440)] + [tone(550, seconds=1.5)]  # the last one's inputs are longer
+    prompts = [policy.prompts.question("Which tone is higher?", clip) for clip in clips]
+    together = policy.generate(prompts, n=2, max_new_tokens=8, temperature=0.0)
+    alone = [policy.generate([prompt], n=2, max_new_tokens=8, temperature=0.0)[0] for prompt in prompts]
+    assert [[g.token_ids for g in group] for group in together] == [[g.token_ids for g in group] for group in alone]
+    sampled = policy.generate(prompts, n=3, max_new_tokens=8, seed=5)
+    assert [len(group) for group in sampled] == [3] * 4 and sampled == policy.generate(prompts, n=3, max_new_tokens=8, seed=5)
+
+
+def test_the_audio_placeholder_is_never_sampled(tmp_path):
+    folder = write_tiny_policy(tmp_path / "tiny")
+    policy = AudioPolicy.from_pretrained(folder)
+    placeholder = policy.model.config.audio_token_index
+    with torch.no_grad():
+        policy.model.lm_head.bias = torch.nn.Parameter(torch.zeros(policy.model.config.text_config.vocab_size))
+        policy.model.lm_head.bias[placeholder] = 1e4  # the model wants nothing else
+    prompt = policy.prompts.question("Which tone is higher?", tone(440))
+    for temperature in (0.0, 1.0):
+        (group,) = policy.generate([prompt], n=4, max_new_tokens=6, temperature=temperature, seed=0)
+        assert all(len(g.token_ids) == 6 and placeholder not in g.token_ids for g in group)
+
+
+def test_a_short_audio_window_reads_a_short_clip_and_hears_it(tmp_path):
+    assert main(["tiny-policy", str(tmp_path / "short"), "--audio-window", "2"]) == 0
+    policy = AudioPolicy.from_pretrained(tmp_path / "short")
+    prompt = policy.prompts.question("Which tone is higher?", tone(440))
+    inputs = policy.inputs(prompt)
+    assert inputs["input_features"].shape[-1] == 200 and int(inputs["feature_attention_mask"].sum()) == 100
+    silent = policy.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32))
+    assert not torch.allclose(policy.logprobs(prompt, "The answer is (A)."), policy.logprobs(silent, "The answer is (A)."))
+    with pytest.raises(ValueError, match="audio window"):
+        write_tiny_policy(tmp_path / "none", audio_window_s=0)

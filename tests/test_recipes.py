@@ -49,7 +49,7 @@ def test_mgrd_round_end_to_end(tmp_path):
 
 
 def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
-    mgrd = load("mgrd.py")
+    from aural.rollouts import mgrd
     from aural import load_recipe
     from aural.rewards.batch import score_batch
     from aural.rewards.scored_jsonl import scored_record
@@ -169,8 +169,8 @@ def test_eval_scaling_closes_its_engine_and_the_hf_engine_releases_its_model(tmp
 
 
 @pytest.mark.slow
-def test_mgrd_and_self_cognition_dpo_take_a_step_audio_2_policy(tmp_path):
-    """Step-Audio-R1's family through the recipes: its prompts, inputs, and a DPO step on its audio."""
+def test_the_three_recipes_take_a_step_audio_2_policy(tmp_path):
+    """Step-Audio-R1's family through the recipes: its prompts, inputs, a DPO step on its audio, and budget forcing."""
     from aural.policy.tiny import write_tiny_step_audio2
 
     policy = str(write_tiny_step_audio2(tmp_path / "policy"))
@@ -182,3 +182,9 @@ def test_mgrd_and_self_cognition_dpo_take_a_step_audio_2_policy(tmp_path):
     report = json.loads((tmp_path / "dpo" / "report.json").read_text())
     assert report["pairs"] > 0 and report["after"]["refusal_margin"] < report["before"]["refusal_margin"]
     assert AudioPolicy.from_pretrained(tmp_path / "dpo" / "model").model.config.model_type == "step_audio_2"
+    run("eval_scaling.py", EXAMPLES, "-o", str(tmp_path / "scaling"), "--policy", policy, "--engine", "hf", "--budgets", "8", "0",
+        "-n", "1", "--answer-tokens", "4")
+    scaling = json.loads((tmp_path / "scaling" / "scaling.json").read_text())
+    assert scaling["policy"] == policy and [r["budget"] for r in scaling["rows"]] == [0, 8]
+    assert all(r["samples"] == 24 and 0.0 <= r["accuracy"] <= 1.0 for r in scaling["rows"])
+    assert scaling["rows"][0]["mean_reasoning_tokens"] == 0 < scaling["rows"][1]["mean_reasoning_tokens"] <= 8

@@ -23,8 +23,10 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -526,3 +528,106 @@ def test_vllm_samples_the_tiny_checkpoint_with_the_transformers_log_probs(tiny, 
         assert all(1 <= g.response_tokens <= 6 and g.finish_reason in ("stop", "length") for batch in batches for g in batch)
     finally:
         engine.close()
+
+
+# ---- `aural rollout`, both engines --------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_aural_rollout_samples_and_scores_the_tiny_checkpoint_with_both_engines(tiny, tmp_path):
+    examples = Path(str(resources.files("aural.examples") / "prompts.jsonl"))
+    chosen = {"pitch-0", "beeps-3", "digit-3"}
+    lines = [json.loads(line) for line in examples.read_text().splitlines()]
+    lines = [{**line, "audio": str(examples.parent / line["audio"])} for line in lines if line["id"] in chosen]
+    lines.append({"id": "text-0", "question": "What is 2 + 2? Answer with a number.", "label": "4"})
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    prompt_tokens = {}
+    for engine in ("hf", "vllm"):
+        store = tmp_path / f"{engine}.jsonl"
+        done = subprocess.run([sys.executable, "-m", "aural", "rollout", str(prompts), "--policy", str(tiny), "--engine", engine,
+                               "-n", "2", "--max-new-tokens", "8", "--seed", "0", "--no-progress", "-o", str(store)],
+                              capture_output=True, text=True, timeout=600, env={**os.environ, "VLLM_LOGGING_LEVEL": "WARNING"})
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "prompts (sampled this run / in the store)  4 / 4 of 4" in done.stdout
+        records = [json.loads(line) for line in store.read_text().splitlines()]
+        samples = sorted((r["prompt_id"], r["sample_index"]) for r in records)
+        assert samples == sorted((p, i) for p in [*chosen, "text-0"] for i in range(2))  # every prompt once, n=2 each
+        for record in records:
+            assert record["engine"] == engine and record["finish_reason"] in ("stop", "length")
+            assert 1 <= record["response_tokens"] <= 8 and (record["finish_reason"] == "stop" or record["response_tokens"] == 8)
+            assert "<|EOT|>" not in record["response"]  # a stop token ends the text, it is not written out
+            assert record["prompt"].startswith("<|BOT|>human\n") and record["prompt"].endswith("<|EOT|><|BOT|>assistant\n<think>\n")
+            assert record["prompt"].count("<audio_patch>") == (record["modality"] == "audio")
+            expected = {"accuracy", "format"} if record["modality"] == "audio" else {"accuracy"}
+            assert isinstance(record["reward"], float) and expected <= set(record["components"])
+            prompt_tokens.setdefault(record["prompt_id"], set()).add(record["prompt_tokens"])
+    assert all(len(counts) == 1 for counts in prompt_tokens.values())  # both engines expand the clips to the same placeholders
+
+
+# ---- PPO: the prompt file and the stops --------------------------------------------------
+
+
+def test_the_ppo_prompt_file_holds_the_release_template_with_the_think_prefilled(tiny, tmp_path):
+    from aural.rollouts.prompt_set import read_prompt_set
+    from aural.training.openrlhf_prompts import write_openrlhf_prompts
+
+    examples = Path(__file__).parents[1] / "examples" / "prompts.jsonl"
+    records = read_prompt_set(examples)
+    written = write_openrlhf_prompts(records, PromptBuilder.from_pretrained(tiny), tmp_path / "p.jsonl")
+    for record, line in zip(records, map(json.loads, written.read_text().splitlines())):
+        assert line["input"].startswith("<|BOT|>") and line["input"].endswith("<|BOT|>assistant\n<think>\n")
+        assert line["input"].count("<audio_patch>") == 1 and "<|BOT|>human\n" in line["input"]
+
+
+def test_every_stop_of_the_family_ends_a_response_when_the_folder_lists_fewer(tiny, tmp_path):
+    from transformers import AutoConfig, GenerationConfig
+
+    from aural.policy.model import stop_token_ids
+    from aural.training.openrlhf_agent import AgentExecutor
+
+    folder = tmp_path / "one-stop"
+    shutil.copytree(tiny, folder)
+    generation = json.loads((folder / "generation_config.json").read_text())
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    eot = tokenizer.convert_tokens_to_ids("<|EOT|>")
+    three = set(generation["eos_token_id"])
+    generation["eos_token_id"] = [tokenizer.convert_tokens_to_ids("<|endoftext|>")]  # the folder lists one
+    (folder / "generation_config.json").write_text(json.dumps(generation))
+    stops = stop_token_ids(AutoConfig.from_pretrained(folder), GenerationConfig.from_pretrained(folder), tokenizer)
+    assert stops == three and eot in stops
+    assert AudioPolicy.from_pretrained(folder).eos_token_ids == three
+    assert AgentExecutor().stops(tokenizer) == three  # the rollout engine is told each
+
+
+def test_synced_weights_go_by_the_checkpoint_names_the_vllm_model_loads(tiny):
+    """OpenRLHF broadcasts the trainer's in-memory names: for StepAudio2 they are the released
+    checkpoint's (which the vLLM plug-in model loads, as the log-prob test shows), unchanged."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig
+
+    from aural.policy.checkpoint import engine_weight_name
+    from aural.policy.model import load_audio_model
+
+    model = load_audio_model(tiny, AutoConfig.from_pretrained(tiny))
+    released = set(load_file(next(Path(tiny).glob("*.safetensors"))))
+    synced = {engine_weight_name("step_audio_2", name) for name, _ in model.named_parameters()}
+    assert synced <= released and {name.split(".")[0] for name in synced} == {"model", "encoder", "adapter", "lm_head"}
+
+
+def test_a_checkpoint_with_the_flat_33b_config_layout_loads_and_scores_the_same(tiny, policy, tmp_path):
+    folder = tmp_path / "flat"
+    shutil.copytree(tiny, folder)
+    config = json.loads((folder / "config.json").read_text())
+    text = config.pop("text_config")
+    config.update({  # the decoder's keys at the top, as Step-Audio-R1's config writes them
+        "hidden_size": text["hidden_size"], "intermediate_size": text["intermediate_size"],
+        "num_attention_heads": text["num_attention_heads"], "num_attention_groups": text["num_key_value_heads"],
+        "num_key_value_heads": text["num_key_value_heads"], "num_hidden_layers": text["num_hidden_layers"],
+        "max_seq_len": text["max_position_embeddings"], "vocab_size": text["vocab_size"],
+        "rms_norm_eps": text["rms_norm_eps"], "rope_theta": text["rope_parameters"]["rope_theta"],
+    })
+    (folder / "config.json").write_text(json.dumps(config))
+    flat = AudioPolicy.from_pretrained(folder)
+    prompt = policy.prompts.question("Which tone is higher?", tone(440))
+    torch.testing.assert_close(flat.logprobs(prompt, "The first tone."), policy.logprobs(prompt, "The first tone."))

@@ -269,15 +269,27 @@ def test_ray_workers_of_a_launch_get_the_plug_in_and_the_aural_settings(monkeypa
 
 @pytest.mark.slow
 def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
-    from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings
+    from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, _stack
 
     records = [r for r in read_prompt_set(EXAMPLES) if r.id.startswith("pitch")][:2]
     ppo = CPUPPO(tiny_policy(), CPUPPOSettings(n=4, max_new_tokens=8, minibatch=4, recipe=str(ROOT / "recipes/configs/cpu_toy_reward.toml")))
     before = {name: p.detach().clone() for name, p in ppo.actor.named_parameters()}
     critic_before = ppo.critic.score.weight.detach().clone()
     experiences, results, _, _ = ppo.make_experience(records)
-    for experience, result in zip(experiences, results):  # gamma = lambda = 1: every token's return is the final reward
-        assert torch.allclose(experience.returns, torch.full_like(experience.returns, result.total), atol=1e-6)
+    prompts = [ppo.policy.prompts.build(r.messages, r.prefill_think) for r in records]
+    for index, (experience, result) in enumerate(zip(experiences, results)):
+        mask = experience.action_mask
+        returns = experience.returns[mask]  # gamma = lambda = 1: every token's return is the final reward
+        assert torch.allclose(returns, torch.full_like(returns, result.total), atol=1e-6)
+        response = experience.sequence[0, -mask.shape[1] :][mask[0]].tolist()  # batched and padded, as alone
+        alone = ppo.policy.logprobs(prompts[index // 4], response)
+        assert torch.allclose(experience.old_log_probs[mask], alone, atol=1e-5)
+    inputs = ppo.policy.inputs(prompts[0])
+    short, long = experiences[0].sequence[0, -3:].tolist(), experiences[1].sequence[0, -8:].tolist()
+    padded = _stack([ppo._padded(inputs, short, 8), ppo._padded(inputs, long, 8)])  # a 3-token response padded to 8
+    log_probs = ppo._log_probs(padded)
+    assert torch.allclose(log_probs[0, :3], ppo.policy.logprobs(prompts[0], short), atol=1e-5) and not log_probs[0, 3:].any()
+    assert torch.allclose(log_probs[1], ppo.policy.logprobs(prompts[0], long), atol=1e-5)
     rows = [ppo.step(records) for _ in range(2)]
     for row in rows:
         assert row["samples"] == 8 and all(math.isfinite(row[k]) for k in ("policy_loss", "value_loss", "mean_reward"))

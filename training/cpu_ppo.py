@@ -13,17 +13,16 @@ and `ValueLoss` over minibatches. Every step returns its statistics.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
-from transformers import AutoFeatureExtractor, AutoTokenizer
 
-from aural.policy.inputs import FEATURE_KEYS, AudioInputs
+from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy
-from aural.policy.prompt import PromptBuilder
 from aural.rewards.batch import Summary, score_batch
 from aural.rewards.recipe import load_recipe
 from aural.rollouts.prompt_set import PromptRecord
@@ -53,19 +52,25 @@ class CPUPPOSettings:
 
 @dataclass
 class Experience:
-    """One sampled response, ready for PPO updates."""
+    """One sampled response, ready for PPO updates (each tensor a batch of one row)."""
 
     sequence: torch.Tensor
+    attention_mask: torch.Tensor
     features: dict[str, torch.Tensor]
     action_mask: torch.Tensor
-    old_log_probs: torch.Tensor
-    old_values: torch.Tensor
-    advantages: torch.Tensor
-    returns: torch.Tensor
+    old_log_probs: torch.Tensor | None = None
+    old_values: torch.Tensor | None = None
+    advantages: torch.Tensor | None = None
+    returns: torch.Tensor | None = None
 
 
 class CPUPPO:
-    """The policy in `policy` (a local folder) trained with PPO on CPU."""
+    """The policy in `policy` (a local folder) trained with PPO on CPU.
+
+    Forward passes are batched: the responses of a step are padded to the longest, and
+    the samples whose prompts have the same shapes go through the actor and the critic
+    together (OpenRLHF's layout: prompt, then response, its padding masked out).
+    """
 
     def __init__(self, policy: str | Path, settings: CPUPPOSettings = CPUPPOSettings(), seed: int = 0):
         install()
@@ -73,12 +78,11 @@ class CPUPPO:
 
         torch.manual_seed(seed)
         self.settings, self.seed, self.steps = settings, seed, 0
+        loaded = AudioPolicy.from_pretrained(policy)  # float32: the weights, the inputs, the template
         self.actor = Actor(str(policy), attn_implementation="eager", param_dtype="bf16")  # OpenRLHF loads bf16 or fp16
-        self.actor.model.float()  # CPU training in float32
+        self.actor.model.float().load_state_dict(loaded.model.state_dict())  # the float32 weights, not their bf16 rounding
         self.critic = load_audio_critic(policy, torch.float32, "eager")
-        tokenizer = AutoTokenizer.from_pretrained(str(policy))
-        features = AutoFeatureExtractor.from_pretrained(str(policy))
-        self.policy = AudioPolicy(self.actor.model, AudioInputs(tokenizer, features), tokenizer, PromptBuilder(tokenizer, features.sampling_rate))
+        self.policy = AudioPolicy(self.actor.model, loaded.make_inputs, loaded.tokenizer, loaded.prompts)
         self.recipe = load_recipe(settings.recipe)
         self.policy_loss = PolicyLoss(settings.eps_clip, settings.eps_clip)
         self.value_loss = ValueLoss(settings.value_clip)
@@ -109,6 +113,9 @@ class CPUPPO:
     @torch.no_grad()
     def make_experience(self, records: Sequence[PromptRecord]) -> tuple[list[Experience], list[Any], list[int], list[int]]:
         """Sample, score, and compute log-probs, values, advantages and returns."""
+        from openrlhf.models.utils import compute_reward
+        from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
+
         self.actor.eval()
         self.critic.eval()
         prompts = [self.policy.prompts.build(r.messages, r.prefill_think) for r in records]
@@ -123,22 +130,20 @@ class CPUPPO:
                 samples.append(Sample(generation.text, record.label, record.modality, prompt.text, generation.finish_reason))
                 rows.append((inputs, generation))
         results = score_batch(self.recipe, samples, progress=False)
-        from openrlhf.models.utils import compute_reward
-        from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
-
-        experiences = []
-        for (inputs, generation), result in zip(rows, results):
-            response = torch.tensor([generation.token_ids])
-            sequence = torch.cat([inputs["input_ids"], response], dim=1)
-            features = {k: inputs[k] for k in FEATURE_KEYS if k in inputs}
-            action_mask = torch.ones_like(response, dtype=torch.bool)
-            log_probs = self._log_probs(sequence, action_mask, features)
-            values = self._values(sequence, action_mask, features)
-            reward = compute_reward(torch.tensor([result.total]), 0.0, torch.zeros_like(log_probs), action_mask=action_mask)
+        width = max(len(g.token_ids) for _, g in rows)
+        experiences = [self._padded(inputs, generation.token_ids, width) for inputs, generation in rows]
+        totals = [result.total for result in results]
+        for group in _same_shapes(range(len(experiences)), experiences):
+            batch = _stack([experiences[i] for i in group])
+            log_probs, values = self._log_probs(batch), self._values(batch)
+            reward = compute_reward(torch.tensor([totals[i] for i in group]), 0.0, torch.zeros_like(log_probs), action_mask=batch["action_mask"])
             advantages, returns = RemoteExperienceMaker.get_advantages_and_returns(  # OpenRLHF's GAE (it uses no state)
-                None, values, reward, action_mask, self.settings.gamma, self.settings.lambd
+                None, values, reward, batch["action_mask"], self.settings.gamma, self.settings.lambd
             )
-            experiences.append(Experience(sequence, features, action_mask, log_probs, values, advantages, returns))
+            for row, index in enumerate(group):
+                e = experiences[index]
+                e.old_log_probs, e.old_values = log_probs[row : row + 1], values[row : row + 1]
+                e.advantages, e.returns = advantages[row : row + 1], returns[row : row + 1]
         _whiten_advantages(experiences)
         tokenizer = self.policy.tokenizer
         lengths = [len(g.token_ids) for _, g in rows]
@@ -151,29 +156,74 @@ class CPUPPO:
         self.critic.train()
         totals = {"policy_loss": 0.0, "value_loss": 0.0, "clip_ratio": 0.0, "ppo_kl": 0.0}
         for start in range(0, len(experiences), self.settings.minibatch):
-            batch = experiences[start : start + self.settings.minibatch]
+            minibatch = experiences[start : start + self.settings.minibatch]
             self.actor_optimizer.zero_grad()
             self.critic_optimizer.zero_grad()
-            for e in batch:
-                log_probs = self._log_probs(e.sequence, e.action_mask, e.features)
-                policy_loss, clip_ratio, ppo_kl, _, _ = self.policy_loss(log_probs, e.old_log_probs, e.advantages, action_mask=e.action_mask)
-                values = self._values(e.sequence, e.action_mask, e.features)
-                value_loss = self.value_loss(values, e.old_values, e.returns, action_mask=e.action_mask)
-                (policy_loss / len(batch)).backward()
-                (value_loss / len(batch)).backward()
+            for group in _same_shapes(range(len(minibatch)), minibatch):
+                batch = _stack([minibatch[i] for i in group])
+                mask = batch["action_mask"]
+                policy_loss, clip_ratio, ppo_kl, _, _ = self.policy_loss(self._log_probs(batch), batch["old_log_probs"], batch["advantages"], action_mask=mask)
+                value_loss = self.value_loss(self._values(batch), batch["old_values"], batch["returns"], action_mask=mask)
+                ((policy_loss + value_loss) * len(group) / len(minibatch)).backward()  # actor and critic share no weights
                 for name, value in zip(totals, (policy_loss, value_loss, clip_ratio, ppo_kl)):
-                    totals[name] += float(value.detach()) / len(experiences)
+                    totals[name] += float(value.detach()) * len(group) / len(experiences)
             torch.nn.utils.clip_grad_norm_(self.actor.parameters(), 1.0)
             torch.nn.utils.clip_grad_norm_(self.critic.parameters(), 1.0)
             self.actor_optimizer.step()
             self.critic_optimizer.step()
         return totals
 
-    def _log_probs(self, sequence: torch.Tensor, action_mask: torch.Tensor, features: dict) -> torch.Tensor:
-        return self.actor(sequence, action_mask=action_mask, attention_mask=torch.ones_like(sequence), **features)
+    def _padded(self, inputs: dict[str, torch.Tensor], response: Sequence[int], width: int) -> Experience:
+        """The prompt and `response`, padded to `width` response tokens (padding masked out)."""
+        filler = width - len(response)
+        tokens = torch.tensor([[*response, *[self.policy.tokenizer.pad_token_id] * filler]])
+        valid = torch.tensor([[True] * len(response) + [False] * filler])
+        sequence = torch.cat([inputs["input_ids"], tokens], dim=1)
+        attention_mask = torch.cat([torch.ones_like(inputs["input_ids"]), valid.long()], dim=1)
+        features = {k: inputs[k] for k in FEATURE_KEYS if k in inputs}
+        return Experience(sequence, attention_mask, features, valid)
 
-    def _values(self, sequence: torch.Tensor, action_mask: torch.Tensor, features: dict) -> torch.Tensor:
-        return self.critic(sequence, action_mask=action_mask, attention_mask=torch.ones_like(sequence), **features)
+    def _log_probs(self, batch: dict[str, Any]) -> torch.Tensor:
+        return self.actor(batch["sequence"], action_mask=batch["action_mask"], attention_mask=batch["attention_mask"], **batch["features"])
+
+    def _values(self, batch: dict[str, Any]) -> torch.Tensor:
+        return self.critic(batch["sequence"], action_mask=batch["action_mask"], attention_mask=batch["attention_mask"], **batch["features"])
+
+
+def train(ppo: CPUPPO, records: Sequence[PromptRecord], steps: int, prompts_per_step: int, log: Path,
+          report: Callable[[dict[str, Any]], None] = lambda row: None) -> list[dict[str, Any]]:
+    """`steps` PPO steps over `records` taken in turn, `prompts_per_step` a step; each step's
+    statistics are appended to the JSONL `log` as it finishes and handed to `report`."""
+    rows = []
+    with open(log, "a", encoding="utf-8") as out:
+        for step in range(steps):
+            start = step * prompts_per_step
+            rows.append(ppo.step([records[(start + i) % len(records)] for i in range(prompts_per_step)]))
+            out.write(json.dumps(rows[-1]) + "\n")
+            out.flush()
+            report(rows[-1])
+    return rows
+
+
+def _same_shapes(indices: Sequence[int] | range, experiences: Sequence[Experience]) -> list[list[int]]:
+    """`indices` grouped by the shapes of their experiences' sequence and features, in order."""
+    groups: dict[tuple, list[int]] = {}
+    for index in indices:
+        e = experiences[index]
+        key = (tuple(e.sequence.shape), *((k, tuple(v.shape)) for k, v in sorted(e.features.items())))
+        groups.setdefault(key, []).append(index)
+    return list(groups.values())
+
+
+def _stack(experiences: Sequence[Experience]) -> dict[str, Any]:
+    """Experiences of the same shapes as one batch of tensors."""
+    batch: dict[str, Any] = {
+        name: torch.cat([getattr(e, name) for e in experiences])
+        for name in ("sequence", "attention_mask", "action_mask", "old_log_probs", "old_values", "advantages", "returns")
+        if getattr(experiences[0], name) is not None
+    }
+    batch["features"] = {k: torch.cat([e.features[k] for e in experiences]) for k in experiences[0].features}
+    return batch
 
 
 def _whiten_advantages(experiences: Sequence[Experience]) -> None:

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import threading
 from copy import deepcopy
+from pathlib import Path
 from typing import Any
 
 from openrlhf.utils.agent import AgentExecutorBase
-from transformers import AutoConfig
+from transformers import AutoConfig, GenerationConfig
+from transformers.utils import GENERATION_CONFIG_NAME
 
 from aural.policy.audio import load_audio
 from aural.policy.inputs import FEATURE_KEYS, AudioInputs
-from aural.policy.model import load_inputs
+from aural.policy.model import load_inputs, stop_token_ids
 from aural.policy.step_audio2_audio import StepAudio2Inputs
 from aural.rewards.openrlhf_samples import parse_label, score_openrlhf, settings_from_environment
 from aural.rewards.recipe import load_recipe
@@ -39,6 +41,7 @@ class AgentExecutor(AgentExecutorBase):
         recipe, self.eos_tokens, self.default_modality = settings_from_environment()
         self.recipe = load_recipe(recipe)
         self._inputs: dict[str, AudioInputs | StepAudio2Inputs] = {}
+        self._stops: dict[str, frozenset[int]] = {}
         self._lock = threading.Lock()
 
     def audio_inputs(self, hf_tokenizer: Any) -> AudioInputs | StepAudio2Inputs:
@@ -50,6 +53,17 @@ class AgentExecutor(AgentExecutorBase):
                 self._inputs[folder] = load_inputs(folder, AutoConfig.from_pretrained(folder), tokenizer)
             return self._inputs[folder]
 
+    def stops(self, hf_tokenizer: Any) -> frozenset[int]:
+        """The tokens that end the policy's responses (`stop_token_ids` of its folder)."""
+        tokenizer = getattr(hf_tokenizer, "tokenizer", hf_tokenizer)
+        folder = tokenizer.name_or_path
+        with self._lock:
+            if folder not in self._stops:
+                config = AutoConfig.from_pretrained(folder)
+                generation = GenerationConfig.from_pretrained(folder) if (Path(folder) / GENERATION_CONFIG_NAME).is_file() else None
+                self._stops[folder] = stop_token_ids(config, generation, tokenizer)
+            return self._stops[folder]
+
     async def execute(self, prompt, label, sampling_params, max_length: int, hf_tokenizer, llm_engine, images=None):
         inputs = self.audio_inputs(hf_tokenizer)
         rate = inputs.sampling_rate
@@ -57,6 +71,7 @@ class AgentExecutor(AgentExecutorBase):
         model_inputs = inputs(prompt, clips)
         expanded = model_inputs["input_ids"][0].tolist()
         params = deepcopy(sampling_params)
+        params.stop_token_ids = sorted(set(params.stop_token_ids or []) | self.stops(hf_tokenizer))  # every stop of the family
         if params.max_tokens is None:
             params.max_tokens = max(1, max_length - len(expanded))
         if len(expanded) + params.max_tokens > max_length:
