@@ -34,7 +34,7 @@ $(READY): pyproject.toml Makefile
 # build/demo/report.json and demo.png, then the report of the selection's rollout store.
 demo: setup
 	$(VENV)/bin/aural demo -o build/demo
-	$(VENV)/bin/aural report build/demo/select/rollouts.jsonl -o build/demo/report
+	$(VENV)/bin/aural report build/demo/select/rollouts.jsonl -o build/demo/report --k 1
 
 test: setup
 	$(PYTHON) -m pytest

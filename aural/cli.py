@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ppo.set_defaults(run=_ppo)
 
     demo = commands.add_parser("demo", help="Step-Audio-R1's recipe in miniature on CPU: MGRD, SFT, selection, PPO, evaluation")
-    demo.add_argument("-o", "--output", default="build/demo", help="a folder for the run (cleared first)")
+    demo.add_argument("-o", "--output", default="build/demo", help="a folder for the run (an earlier demo's is cleared)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quick", action="store_true", help="a few steps of each stage: checks that the stages connect, learns little")
     demo.set_defaults(run=_demo)

@@ -39,6 +39,7 @@ from aural.rewards.table import plain_table
 STAGES = ("init", "sft", "ppo")
 CONDITIONS = ("audio", "silence", "shuffled")
 TEMPERATURES = (0.0, 1.0)
+MARKER = ".aural-demo"  # marks a folder the demo may clear
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class DemoSettings:
     selection_per_task: int = 96
     selection_k: int = 8
     band: tuple[float, float] = (0.125, 0.875)
-    ppo_steps: int = 180
+    ppo_steps: int = 80
     ppo_prompts_per_step: int = 8
     ppo_samples: int = 8
     ppo_actor_lr: float = 2e-4
@@ -74,7 +75,8 @@ class DemoSettings:
         )
 
 
-# The demo's bars, on held-out clips, greedy unless said: (measured value's name, comparison, bound).
+# The demo's bars, on held-out clips, greedy unless said: each measured value's lower bound
+# (upper bound where the name says "at most").
 BARS = {
     "sft format": 0.95,
     "ppo accuracy": 0.90,
@@ -87,8 +89,8 @@ BARS = {
 
 
 def run_demo(out: Path, settings: DemoSettings = DemoSettings(), say: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every stage into `out` (cleared first); returns the report also written to
-    ``out/report.json``."""
+    """Run every stage into `out` (new, empty, or an earlier demo's, which is cleared); returns
+    the report also written to ``out/report.json``."""
     import torch
     from transformers.utils import logging as transformers_logging
 
@@ -96,9 +98,12 @@ def run_demo(out: Path, settings: DemoSettings = DemoSettings(), say: Callable[[
     torch.set_num_threads(1)  # steady on a shared machine; Ray workers get their own process
     transformers_logging.set_verbosity_error()  # the critic's new value head is expected, not news
     transformers_logging.disable_progress_bar()
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise ValueError(f"{out}: not empty, and not an earlier demo's folder (no {MARKER}): give a new folder")
+        shutil.rmtree(out)  # an earlier demo's run
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by aural demo; cleared by the next run\n", encoding="utf-8")
     started = time.monotonic()
     report: dict[str, Any] = {"settings": _jsonable(dataclasses.asdict(settings)), "seconds": {}, "evaluation": {}}
 

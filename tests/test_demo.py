@@ -120,3 +120,7 @@ def test_the_quick_demo_connects_every_stage(tmp_path, capsys):
     assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr().out
     assert "held-out clips, after each stage" in printed and "ppo - sft accuracy" in printed
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["demo", "--quick", "-o", str(tmp_path / "mine")]) == 2  # a folder of someone else's is never cleared
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me" and "not empty" in capsys.readouterr().err
