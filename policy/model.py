@@ -35,7 +35,7 @@ from .prompt import Prompt, PromptBuilder, _local_folder
 from .step_audio2 import StepAudio2ForCausalLM
 from .step_audio2_audio import AUDIO_PATCH, StepAudio2Inputs
 
-BATCH_SEQUENCES = 256  # sequences decoded together at most (prompts x responses each)
+BATCH_SEQUENCES = 64  # sequences decoded together at most (prompts x responses each): a bounded KV cache
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUILT_IN = {
     "qwen2_audio": Qwen2AudioForConditionalGeneration,
