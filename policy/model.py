@@ -166,7 +166,8 @@ class AudioPolicy:
         Prompts whose inputs have the same shapes, with one clip at most, are decoded
         together (up to `BATCH_SEQUENCES` sequences a call), so no row is padded; the others
         one at a time. The KV cache grows one step per token, so memory grows linearly with
-        the length. `ignore_eos` keeps sampling to `max_new_tokens` (for fixed-length benchmarks).
+        the length. Sampling draws from the whole distribution (no top-k), as vLLM does and as
+        PPO's log-probabilities assume. `ignore_eos` keeps sampling to `max_new_tokens` (for fixed-length benchmarks).
         The audio placeholder is never sampled: the model would read it as a clip's slot.
         """
         sampling = temperature > 0
@@ -184,6 +185,7 @@ class AudioPolicy:
                     do_sample=sampling,
                     temperature=temperature if sampling else None,
                     top_p=top_p if sampling else None,
+                    top_k=0 if sampling else None,  # the whole vocabulary, as vLLM samples (transformers' default keeps 50)
                     max_new_tokens=max_new_tokens,
                     min_new_tokens=max_new_tokens if ignore_eos else None,
                     num_return_sequences=copies,

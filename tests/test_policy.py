@@ -124,6 +124,19 @@ def test_logprobs_match_the_sampler(policy):
     torch.testing.assert_close(policy.logprobs(prompt, tokens.tolist()), from_scores, atol=1e-4, rtol=1e-4)
 
 
+def test_sampling_draws_from_the_whole_distribution(policy):
+    """No top-k: tokens outside the 50 likeliest are drawn as often as their mass says
+    (transformers keeps only 50 unless told; PPO's log-probabilities assume the whole)."""
+    prompt = policy.prompts.question("What is 2+2?")
+    with torch.no_grad():
+        probabilities = torch.softmax(policy.model(**policy.inputs(prompt)).logits[0, -1].float(), -1)
+    top = set(probabilities.topk(50).indices.tolist())
+    tail = 1 - float(probabilities.topk(50).values.sum())
+    (batch,) = policy.generate([prompt], n=128, max_new_tokens=1, temperature=1.0, seed=0)
+    drawn = sum(g.token_ids[0] not in top for g in batch) / len(batch)
+    assert tail > 0.5 and abs(drawn - tail) < 0.15
+
+
 @pytest.mark.slow
 def test_a_10240_token_generation_completes(policy):
     (batch,) = policy.generate([policy.prompts.question("Think at length.", tone(440))], n=1, max_new_tokens=10_240, seed=0, ignore_eos=True)
