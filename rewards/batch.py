@@ -1,5 +1,11 @@
 """Scoring many samples at once, and what the scores add up to.
 
+`score_each` is the one entry point of every adapter (the JSONL contract, OpenRLHF,
+TRL, verl): each item is a `Sample` or a `Rejection` (what the adapter could not
+read), each comes back scored or rejected with its reason (a sample no route of the
+recipe covers is rejected here, routed once), and the adapter only translates a
+rejection into its trainer's convention. `score_batch` scores samples known to route.
+
 Verifiers are fast string scans except the math check, which runs in worker
 processes (one per core). Batches are therefore scored from a thread pool: the
 threads keep every math worker busy while the scans run between them.
@@ -13,13 +19,13 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from tqdm import tqdm
 
-from aural.verifiers import Sample
+from aural.verifiers import FieldError, Sample
 
-from .recipe import Recipe, RewardResult
+from .recipe import Recipe, RewardResult, RouteError
 from .table import plain_table
 
 PROGRESS_FROM = 256
@@ -38,24 +44,78 @@ def _thread_pool(threads: int) -> ThreadPoolExecutor:
         return _pools[key]
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """An item that was not scored: the field at fault (``label.answer``, ``modality``…) and why."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def read_sample(make: Callable[[], Sample]) -> Sample | Rejection:
+    """The sample `make` builds, or the rejection its `FieldError` describes.
+
+    >>> read_sample(lambda: Sample("(B)", {"choices": ["a", "b"]}, "audio"))
+    Rejection(field='label.answer', message='missing')
+    """
+    try:
+        return make()
+    except FieldError as error:
+        return Rejection(error.field, error.message)
+
+
+def score_each(
+    recipe: Recipe, items: Sequence[Sample | Rejection], threads: int | None = None, progress: bool | None = None
+) -> list[RewardResult | Rejection]:
+    """Each item's reward, in order: samples scored in one batch, a sample no route covers
+    rejected (field ``modality``), rejections handed back as they came.
+
+    >>> from aural.rewards.recipe import load_recipe
+    >>> audio_only = load_recipe({"name": "a", "route": {"audio": {"accuracy": {"verifier": "answer"}}}})
+    >>> [str(r) if isinstance(r, Rejection) else r.total for r in score_each(audio_only, [Sample("(A)", "A", "audio"), Sample("(A)", "A", "text")])]
+    [1.0, "modality: recipe 'a' has no route for modality 'text' and no [route.default]"]
+    """
+    samples = [item for item in items if isinstance(item, Sample)]
+    scored = iter(_map(lambda sample: _score_or_reject(recipe, sample), samples, threads, progress, recipe.name))
+    return [next(scored) if isinstance(item, Sample) else item for item in items]
+
+
+def _score_or_reject(recipe: Recipe, sample: Sample) -> RewardResult | Rejection:
+    try:
+        return recipe.score(sample)
+    except RouteError as error:
+        return Rejection("modality", str(error))
+
+
 def score_batch(
     recipe: Recipe, samples: Sequence[Sample], threads: int | None = None, progress: bool | None = None
 ) -> list[RewardResult]:
-    """Score `samples` in order; `progress` shows a bar (default: long batches on a terminal).
+    """Score `samples` in order (each must take a route: `RouteError` otherwise); `progress`
+    shows a bar (default: long batches on a terminal).
 
     >>> from aural.rewards.recipe import load_recipe
     >>> batch = [Sample("<think>Low hum.</think>(A)", "A", "audio"), Sample("(A)", "B", "text")]
     >>> [r.total for r in score_batch(load_recipe(), batch)]
     [1.0, 0.0]
     """
+    return _map(recipe.score, samples, threads, progress, recipe.name)
+
+
+Scored = TypeVar("Scored")
+
+
+def _map(score: Callable[[Sample], Scored], samples: Sequence[Sample], threads: int | None, progress: bool | None, name: str) -> list[Scored]:
     threads = threads or 2 * (os.cpu_count() or 1)
     if progress is None:
         progress = len(samples) >= PROGRESS_FROM and sys.stderr.isatty()
     in_parallel = threads > 1 and len(samples) >= 2 * threads
-    scored = (_thread_pool(threads).map if in_parallel else map)(recipe.score, samples)
+    scored = (_thread_pool(threads).map if in_parallel else map)(score, samples)
     if not progress:
         return list(scored)
-    return list(tqdm(scored, total=len(samples), unit="sample", desc=f"scoring ({recipe.name})"))
+    return list(tqdm(scored, total=len(samples), unit="sample", desc=f"scoring ({name})"))
 
 
 @dataclass

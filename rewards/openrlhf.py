@@ -4,7 +4,8 @@
 
 OpenRLHF 0.11.2 loads `reward_func(queries, prompts, labels)` from this file and
 calls it once per sample, in a worker thread. Settings come from the
-environment: ``AURAL_REWARD_RECIPE`` (a recipe name or TOML path, default
+environment, read once when OpenRLHF loads the file (the recipe is loaded then too,
+so a bad recipe stops the launch, not the first PPO step): ``AURAL_REWARD_RECIPE`` (a recipe name or TOML path, default
 ``step-audio-r1``), ``AURAL_EOS_TOKENS`` (comma-separated end-of-sequence
 tokens; a response that does not end with one counts as truncated) and
 ``AURAL_DEFAULT_MODALITY`` (for labels that do not say, default ``audio``).
@@ -16,23 +17,15 @@ This file is loaded by path, outside its package: its imports are absolute.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Sequence
 
 import torch
 
 from aural.rewards.openrlhf_samples import score_openrlhf, settings_from_environment
-from aural.rewards.recipe import Recipe, load_recipe
+from aural.rewards.recipe import load_recipe
 
-_recipes: dict[str, Recipe] = {}
-_lock = threading.Lock()
-
-
-def _recipe(spec: str) -> Recipe:
-    with _lock:
-        if spec not in _recipes:
-            _recipes[spec] = load_recipe(spec)
-        return _recipes[spec]
+RECIPE_SPEC, EOS_TOKENS, DEFAULT_MODALITY = settings_from_environment()
+RECIPE = load_recipe(RECIPE_SPEC)
 
 
 def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
@@ -47,8 +40,7 @@ def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence
     >>> out["rewards"], out["scores"], sorted(out["extra_logs"])
     (tensor([1.]), tensor([1.]), ['accuracy', 'format'])
     """
-    recipe_spec, eos_tokens, modality = settings_from_environment()
-    lists = score_openrlhf(_recipe(recipe_spec), queries, prompts, labels, eos_tokens, modality)
+    lists = score_openrlhf(RECIPE, queries, prompts, labels, EOS_TOKENS, DEFAULT_MODALITY)
     return {
         "rewards": torch.tensor(lists.rewards, dtype=torch.float32),
         "scores": torch.tensor(lists.scores, dtype=torch.float32),

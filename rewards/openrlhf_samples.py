@@ -16,10 +16,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from aural.verifiers import FieldError, Label, Sample
+from aural.verifiers import Label, Sample
 
-from .batch import score_batch
-from .recipe import ACCURACY, Recipe, RouteError
+from .batch import Rejection, read_sample, score_each
+from .recipe import ACCURACY, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -101,30 +101,28 @@ def score_openrlhf(
     route) gets reward and score 0 and a logged reason, never an exception.
     """
     names = recipe.component_names()
-    slots: list[Sample | None] = []
-    for query, prompt, label in zip(queries, prompts, labels, strict=True):
-        try:
-            response, finish_reason = split_response(query, prompt, eos_tokens)
-            parsed, modality = parse_label(label, default_modality)
-            sample = Sample(response, parsed, modality, prompt=prompt, finish_reason=finish_reason)
-            recipe.route_for(sample)
-            slots.append(sample)
-        except (FieldError, RouteError) as error:
-            log.warning("scoring 0: %s (label %.200r)", error, label)
-            slots.append(None)
-    results = iter(score_batch(recipe, [s for s in slots if s is not None], threads=threads, progress=False))
+    items = [
+        read_sample(lambda: _sample(query, prompt, label, eos_tokens, default_modality))
+        for query, prompt, label in zip(queries, prompts, labels, strict=True)
+    ]
     out = RewardLists([], [], {name: [] for name in names})
-    for sample in slots:
-        if sample is None:
+    for outcome, label in zip(score_each(recipe, items, threads=threads, progress=False), labels):
+        if isinstance(outcome, Rejection):
+            log.warning("scoring 0: %s (label %.200r)", outcome, label)
             total, components = 0.0, {}
         else:
-            result = next(results)
-            total, components = result.total, result.components
+            total, components = outcome.total, outcome.components
         out.rewards.append(total)
         out.scores.append(components[ACCURACY].score if ACCURACY in components else total)
         for name in names:
             out.extra_logs[name].append(components[name].score if name in components else 0.0)
     return out
+
+
+def _sample(query: str, prompt: str, label: Any, eos_tokens: Sequence[str], default_modality: str) -> Sample:
+    response, finish_reason = split_response(query, prompt, eos_tokens)
+    parsed, modality = parse_label(label, default_modality)
+    return Sample(response, parsed, modality, prompt=prompt, finish_reason=finish_reason)
 
 
 def settings_from_environment() -> tuple[str, tuple[str, ...], str]:

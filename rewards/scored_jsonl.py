@@ -26,8 +26,8 @@ from typing import IO, Any, Iterator, Mapping
 from aural.files import atomic_write
 from aural.verifiers import FieldError, Sample
 
-from .batch import Summary, score_batch
-from .recipe import Recipe, RewardResult, RouteError
+from .batch import Rejection, Summary, read_sample, score_each
+from .recipe import Recipe, RewardResult
 
 CHUNK_LINES = 1024
 
@@ -118,34 +118,26 @@ def _score_lines(
 ) -> None:
     numbered = enumerate(lines, start=1)
     while chunk := list(islice(numbered, CHUNK_LINES)):
-        parsed = [_read_line(path, number, text, recipe) for number, text in chunk if text.strip()]
-        samples = [item[1] for item in parsed if isinstance(item[1], Sample)]
-        results = iter(score_batch(recipe, samples, progress=progress))
-        for record, sample in parsed:
-            if isinstance(sample, LineError):
-                report.errors.append(sample)
+        parsed = [(number, *_read_line(text)) for number, text in chunk if text.strip()]
+        outcomes = score_each(recipe, [sample for _, _, sample in parsed], progress=progress)
+        for (number, record, _), outcome in zip(parsed, outcomes):
+            if isinstance(outcome, Rejection):
+                error = LineError(path, number, outcome.field, outcome.message)
+                report.errors.append(error)
                 line = {**(record if isinstance(record, Mapping) else {"raw": record}), "reward": None}
-                line["error"] = {"line": sample.line, "field": sample.field, "message": sample.message}
+                line["error"] = {"line": error.line, "field": error.field, "message": error.message}
             else:
-                result = next(results)
-                report.summary.add([result])
-                line = scored_record(record, result)
+                report.summary.add([outcome])
+                line = scored_record(record, outcome)
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def _read_line(path: str, number: int, text: str, recipe: Recipe) -> tuple[Any, Sample | LineError]:
+def _read_line(text: str) -> tuple[Any, Sample | Rejection]:
+    """The line's record (its raw text if not JSON) and its sample, or why it has none."""
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
-        return text.rstrip("\n"), LineError(path, number, "line", f"invalid JSON: {error.msg} at column {error.colno}")
+        return text.rstrip("\n"), Rejection("line", f"invalid JSON: {error.msg} at column {error.colno}")
     except RecursionError:
-        return text.rstrip("\n"), LineError(path, number, "line", "invalid JSON: nested too deeply")
-    try:
-        sample = sample_from_record(record)
-        recipe.route_for(sample)
-    except FieldError as error:
-        return record, LineError(path, number, error.field, error.message)
-    except RouteError as error:
-        return record, LineError(path, number, "modality", str(error))
-    return record, sample
-
+        return text.rstrip("\n"), Rejection("line", "invalid JSON: nested too deeply")
+    return record, read_sample(lambda: sample_from_record(record))

@@ -20,21 +20,25 @@ function's mean as ``rewards/<name>/mean``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
-from aural.verifiers import FieldError, Sample
+from aural.verifiers import Sample
 
-from .batch import score_batch
+from .batch import Rejection, read_sample, score_each
 from .openrlhf_samples import DEFAULT_MODALITY, parse_label
-from .recipe import Recipe, RewardResult, RouteError, load_recipe
+from .recipe import Recipe, RewardResult, load_recipe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class TRLRewards:
     """Reward functions for TRL and the `weights` to pass as ``reward_weights``."""
 
-    funcs: list[Callable[..., list[float | None]]]
+    funcs: list[RewardFunction]
     weights: list[float]
 
     @property
@@ -55,7 +59,10 @@ def reward_funcs(
     weights differ), or with `combined` a single function returning the total.
 
     `eos_token_ids` lets a completion that does not end with one of them count
-    as truncated (``finish_reason`` ``length``); without it none is.
+    as truncated (``finish_reason`` ``length``); without it none is. The functions
+    are `RewardFunction` objects sharing one scorer: they pickle (TRL's rollout
+    workers may run them in another process), score a batch once for all of them,
+    and log each sample's reason to TRL's completions table.
 
     >>> rewards = reward_funcs("step-audio-r1")
     >>> rewards.names, rewards.weights
@@ -66,17 +73,18 @@ def reward_funcs(
     [[1.0, None], [None, 0.0], [1.0, None], [0.0, 0.0]]
     """
     recipe = load_recipe(recipe)
-    scorer = _BatchScorer(recipe, frozenset(eos_token_ids or ()), label_column, modality_column, default_modality)
+    scorer = BatchScorer(recipe, frozenset(eos_token_ids or ()), label_column, modality_column, default_modality)
     if combined:
-        return TRLRewards([_named(recipe.name, lambda results: [r.total if r else None for r in results], scorer)], [1.0])
+        return TRLRewards([RewardFunction(recipe.name, _totals, scorer, None)], [1.0])
     funcs, weights = [], []
     for name, routes, weight in _split_by_weight(recipe):
-        funcs.append(_named(name, _component_scores(name.rsplit("/", 1)[-1], routes), scorer))
+        component = name.rsplit("/", 1)[-1]
+        funcs.append(RewardFunction(name, partial(_component_scores, component, routes), scorer, component))
         weights.append(weight)
     routes = _all_routes(recipe)
     if recipe.truncated is not None or any(c.gate for _, route in routes for c in route.components):
         weights_by_route = {name: {c.name: c.weight for c in route.components} for name, route in routes}
-        funcs.append(_named("overrides", _overrides(weights_by_route), scorer))
+        funcs.append(RewardFunction("overrides", partial(_overrides, weights_by_route), scorer, None))
         weights.append(1.0)
     return TRLRewards(funcs, weights)
 
@@ -104,75 +112,99 @@ def _split_by_weight(recipe: Recipe) -> list[tuple[str, frozenset[str], float]]:
     return split
 
 
-def _component_scores(component: str, routes: frozenset[str]) -> Callable[[list], list[float | None]]:
-    def scores(results: list[RewardResult | None]) -> list[float | None]:
-        return [
-            r.components[component].score if r and r.route in routes and component in r.components else None
-            for r in results
-        ]
-
-    return scores
+Outcomes = list[RewardResult | Rejection]
 
 
-def _overrides(weights_by_route: dict[str, dict[str, float]]) -> Callable[[list], list[float | None]]:
-    def overrides(results: list[RewardResult | None]) -> list[float | None]:
-        """What gates and the truncation score change: the total minus the weighted sum."""
-        out: list[float | None] = []
-        for r in results:
-            if r is None:
-                out.append(None)
-                continue
-            weighted = sum(w * r.components[name].score for name, w in weights_by_route[r.route].items())
-            out.append(round(r.total - weighted, 12))
-        return out
-
-    return overrides
+def _totals(results: Outcomes) -> list[float | None]:
+    return [r.total if isinstance(r, RewardResult) else None for r in results]
 
 
-def _named(name: str, pick: Callable[[list], list], scorer: _BatchScorer) -> Callable[..., list]:
-    def reward(prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None, **columns: Any) -> list:
-        return pick(scorer.results(prompts, completions, completion_ids, columns))
+def _component_scores(component: str, routes: frozenset[str], results: Outcomes) -> list[float | None]:
+    return [
+        r.components[component].score if isinstance(r, RewardResult) and r.route in routes and component in r.components else None
+        for r in results
+    ]
 
-    reward.__name__ = reward.__qualname__ = name
-    return reward
+
+def _reasons(component: str | None, results: Outcomes) -> list[str]:
+    """Each sample's verdict reason for `component` (every component's, None), or why it was rejected."""
+    return [
+        f"rejected: {r}" if isinstance(r, Rejection)
+        else r.components[component].reason if component in r.components
+        else ", ".join(f"{name} {v.reason}" for name, v in r.components.items()) if component is None
+        else ""
+        for r in results
+    ]
 
 
-class _BatchScorer:
-    """Scores a TRL batch once for all the functions that read it."""
+def _overrides(weights_by_route: dict[str, dict[str, float]], results: Outcomes) -> list[float | None]:
+    """What gates and the truncation score change: the total minus the weighted sum."""
+    out: list[float | None] = []
+    for r in results:
+        if not isinstance(r, RewardResult):
+            out.append(None)
+            continue
+        weighted = sum(w * r.components[name].score for name, w in weights_by_route[r.route].items())
+        out.append(round(r.total - weighted, 12))
+    return out
+
+
+class RewardFunction:
+    """One of TRL's reward functions: `pick` reads its values off the batch's shared scores.
+    With TRL's ``log_extra`` it writes each sample's reason for `explains` (a component;
+    None: every component) to the completions table, or why the sample was rejected."""
+
+    def __init__(self, name: str, pick: Callable[[Outcomes], list[float | None]], scorer: BatchScorer, explains: str | None):
+        self.__name__ = name  # TRL logs a function under its __name__
+        self.pick, self.scorer, self.explains = pick, scorer, explains
+
+    def __call__(
+        self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None,
+        log_extra: Callable[[str, list], None] | None = None, **columns: Any,
+    ) -> list[float | None]:
+        results = self.scorer.results(prompts, completions, completion_ids, columns)
+        if log_extra is not None:
+            log_extra(f"{self.__name__} reason", _reasons(self.explains, results))
+        return self.pick(results)
+
+
+class BatchScorer:
+    """Scores a TRL batch once for all the functions that read it (the last batch is kept,
+    keyed by its samples, not by the identity of TRL's lists); a rejected sample is logged."""
 
     def __init__(self, recipe: Recipe, eos: frozenset[int], label_column: str, modality_column: str, modality: str):
         self.recipe, self.eos = recipe, eos
         self.label_column, self.modality_column, self.modality = label_column, modality_column, modality
-        self._last: tuple[Any, list[RewardResult | None]] | None = None
+        self._last: tuple[tuple, Outcomes] | None = None
 
-    def results(self, prompts, completions, completion_ids, columns) -> list[RewardResult | None]:
-        if self._last is not None and self._last[0] is completions:
-            return self._last[1]
+    def results(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None,
+                columns: dict[str, Any]) -> Outcomes:
+        """Each completion's reward result, or why it was not scored."""
         if self.label_column not in columns:
             raise KeyError(f"the dataset has no {self.label_column!r} column for Aural's reward to read")
-        samples = [self._sample(i, prompts, completions, completion_ids, columns) for i in range(len(completions))]
-        scored = iter(score_batch(self.recipe, [s for s in samples if s is not None], progress=False))
-        results = [next(scored) if s is not None else None for s in samples]
-        self._last = (completions, results)
+        items = tuple(read_sample(partial(self._sample, i, prompts, completions, completion_ids, columns)) for i in range(len(completions)))
+        if self._last is not None and self._last[0] == items:
+            return self._last[1]
+        results = score_each(self.recipe, items, progress=False)
+        for outcome, label in zip(results, columns[self.label_column]):
+            if isinstance(outcome, Rejection):
+                log.warning("no reward: %s (label %.200r)", outcome, label)
+        self._last = (items, results)
         return results
 
-    def _sample(self, i: int, prompts, completions, completion_ids, columns) -> Sample | None:
+    def _sample(self, i: int, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None,
+                columns: dict[str, Any]) -> Sample:
         ids = completion_ids[i] if completion_ids is not None else None
         truncated = bool(self.eos and ids and ids[-1] not in self.eos)
         modalities = columns.get(self.modality_column)
-        try:
-            label, modality = parse_label(columns[self.label_column][i], self.modality)
-            sample = Sample(
-                _text(completions[i]),
-                label,
-                modalities[i] if modalities is not None else modality,
-                prompt=prompts[i] if isinstance(prompts[i], str) else "",
-                finish_reason="length" if truncated else "stop",
-            )
-            self.recipe.route_for(sample)
-        except (FieldError, RouteError):
-            return None
-        return sample
+        label, modality = parse_label(columns[self.label_column][i], self.modality)
+        return Sample(
+            _text(completions[i]),
+            label,
+            modalities[i] if modalities is not None else modality,
+            prompt=prompts[i] if isinstance(prompts[i], str) else "",
+            finish_reason="length" if truncated else "stop",
+        )
 
 
 def _text(completion: Any) -> str:
@@ -187,4 +219,3 @@ def _text(completion: Any) -> str:
         else:
             parts.extend(part.get("text", "") for part in content if isinstance(part, dict))
     return "".join(parts)
-

@@ -22,11 +22,11 @@ import functools
 import logging
 from typing import Any, Sequence
 
-from aural.verifiers import FieldError, Sample
+from aural.verifiers import Sample
 
-from .batch import score_batch
+from .batch import Rejection, read_sample, score_each
 from .openrlhf_samples import DEFAULT_MODALITY, parse_label, split_response
-from .recipe import DEFAULT_RECIPE, Recipe, RouteError, load_recipe
+from .recipe import DEFAULT_RECIPE, Recipe, load_recipe
 
 log = logging.getLogger(__name__)
 
@@ -54,30 +54,24 @@ def verl_sample(
     return Sample(response, label, modality, prompt=prompt_tail, finish_reason=finish_reason)
 
 
-def score_samples(recipe: Recipe, samples: Sequence[Sample | None], threads: int | None = None) -> list[dict[str, float]]:
-    """Each sample's ``{"score": total, component: score, ...}`` with every component of the recipe,
-    scored in one batch; a None (a sample that could not be read) or a sample no route covers scores 0.
+def score_samples(recipe: Recipe, items: Sequence[Sample | Rejection], threads: int | None = None) -> list[dict[str, float]]:
+    """Each item's ``{"score": total, component: score, ...}`` with every component of the recipe,
+    scored in one batch; a rejection (a sample that could not be read, or that no route covers)
+    scores 0, its reason logged.
 
     >>> from aural.rewards.recipe import load_recipe
-    >>> score_samples(load_recipe(), [Sample("<think>Low.</think>(A)", "A", "audio"), None])
+    >>> score_samples(load_recipe(), [Sample("<think>Low.</think>(A)", "A", "audio"), Rejection("label", "missing")])
     [{'score': 1.0, 'accuracy': 1.0, 'format': 1.0}, {'score': 0.0, 'accuracy': 0.0, 'format': 0.0}]
     """
     names = recipe.component_names()
-    routed: list[Sample | None] = []
-    for sample in samples:
-        if sample is not None:
-            try:
-                recipe.route_for(sample)
-            except RouteError as error:
-                log.warning("scoring 0: %s", error)
-                sample = None
-        routed.append(sample)
-    results = iter(score_batch(recipe, [s for s in routed if s is not None], threads=threads, progress=False))
     rows = []
-    for sample in routed:
-        result = next(results) if sample is not None else None
-        components = result.components if result else {}
-        rows.append({SCORE: result.total if result else 0.0, **{n: components[n].score if n in components else 0.0 for n in names}})
+    for outcome in score_each(recipe, items, threads=threads, progress=False):
+        if isinstance(outcome, Rejection):
+            log.warning("scoring 0: %s", outcome)
+            rows.append({SCORE: 0.0, **{n: 0.0 for n in names}})
+        else:
+            components = outcome.components
+            rows.append({SCORE: outcome.total, **{n: components[n].score if n in components else 0.0 for n in names}})
     return rows
 
 
@@ -100,7 +94,7 @@ def compute_score(
     (what every prompt ends with: ``"<think>"`` when the template pre-fills the
     think block), and `eos_tokens` (only for responses decoded with special
     tokens: one that does not end with one counts as truncated). A label that
-    cannot be read scores 0 with a logged reason, never an exception. verl's own
+    cannot be read scores 0 with a logged reason (the label is named), never an exception. verl's own
     arguments (`data_source`, `extra_info`, any others) are not used.
 
     >>> label = '{"answer": "B", "choices": ["a dog", "a cat"]}'
@@ -114,9 +108,5 @@ def compute_score(
     finish_reason = "stop"
     if eos_tokens is not None:
         solution_str, finish_reason = split_response(solution_str, "", eos_tokens)
-    try:
-        sample = verl_sample(solution_str, ground_truth, prompt_tail, finish_reason, default_modality)
-    except FieldError as error:
-        log.warning("scoring 0: %s (label %.200r)", error, ground_truth)
-        sample = None
+    sample = read_sample(lambda: verl_sample(solution_str, ground_truth, prompt_tail, finish_reason, default_modality))
     return score_samples(cached_recipe(recipe), [sample], threads=1)[0]

@@ -22,19 +22,18 @@ verl's ``custom_reward_function`` is not used.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any, Sequence
 
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
-from aural.verifiers import FieldError, Sample
+from aural.verifiers import Sample
 
+from .batch import Rejection, read_sample
 from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS
 from .recipe import DEFAULT_RECIPE
 from .verl import SCORE, cached_recipe, score_samples, verl_sample
 
-log = logging.getLogger(__name__)
 
 PROMPT_TAIL_TOKENS = 16  # enough to see an assistant header and a pre-filled think tag
 
@@ -60,12 +59,12 @@ class AuralRewardManager(RewardManagerBase):
         self.recipe = cached_recipe(str(settings.get("recipe", DEFAULT_RECIPE)))
         self.default_modality = str(settings.get("default_modality", DEFAULT_MODALITY))
         self.eos_ids = eos_token_ids(tokenizer, list(settings.get("eos_tokens", EOS_TOKENS)))
-        self._waiting: list[tuple[Sample | None, asyncio.Future]] = []
+        self._waiting: list[tuple[Sample | Rejection, asyncio.Future]] = []
         self._scoring: set[asyncio.Task] = set()
 
-    def read(self, data: DataProto) -> Sample | None:
-        """The sample of a one-trajectory `data` (its last sequence, as verl's managers take it);
-        None, with a logged reason, when its label cannot be read."""
+    def read(self, data: DataProto) -> Sample | Rejection:
+        """The sample of a one-trajectory `data` (its last sequence, as verl's managers take it),
+        or why it has none (its label cannot be read): scored 0, the reason logged."""
         item = data[-1]
         prompts, responses, mask = item.batch["prompts"], item.batch["responses"], item.batch["attention_mask"]
         prompt_ids = prompts[mask[: prompts.shape[-1]].bool()][-PROMPT_TAIL_TOKENS:].tolist()
@@ -76,17 +75,9 @@ class AuralRewardManager(RewardManagerBase):
             response_ids.pop()
             ended = True
         ground_truth = item.non_tensor_batch["reward_model"]["ground_truth"]
-        try:
-            return verl_sample(
-                self.tokenizer.decode(response_ids, skip_special_tokens=False),
-                ground_truth,
-                self.tokenizer.decode(prompt_ids, skip_special_tokens=False),
-                "length" if filled and not ended else "stop",
-                self.default_modality,
-            )
-        except FieldError as error:
-            log.warning("scoring 0: %s (label %.200r)", error, ground_truth)
-            return None
+        response, prompt_tail = (self.tokenizer.decode(ids, skip_special_tokens=False) for ids in (response_ids, prompt_ids))
+        finish_reason = "length" if filled and not ended else "stop"
+        return read_sample(lambda: verl_sample(response, ground_truth, prompt_tail, finish_reason, self.default_modality))
 
     async def run_single(self, data: DataProto) -> dict[str, Any]:
         """verl's reward-loop hook: ``{"reward_score", "reward_extra_info"}`` for one trajectory.

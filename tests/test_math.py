@@ -153,9 +153,10 @@ def test_stopping_a_dead_worker_with_unsent_input_does_not_raise():
 
 def test_timeout_reaches_the_verdict():
     quick = make_verifier("math", timeout_s=1.0)
+    started = time.monotonic()
     verdict = quick(text(r"<think>.</think>\boxed{9^{9^{9^{9}}}}", "1"))
     assert (verdict.score, verdict.reason) == (0.0, "timeout")
-    assert verdict.elapsed_s < 3.0
+    assert time.monotonic() - started < 3.0
 
 
 def test_bad_configuration_is_refused():

@@ -1,6 +1,7 @@
 """The OpenRLHF reward file and the HTTP reward server, driven by OpenRLHF's own code."""
 
 import asyncio
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from openrlhf.utils.agent import SingleTurnAgentExecutor
 from transformers import AutoTokenizer
 
 from aural.cli import main
+from aural.rewards.recipe import RecipeError
 from tiny_lm import build_tiny_lm
 
 MCQ = json.dumps({"answer": "B", "choices": ["a dog barking", "a cat meowing"], "modality": "audio", "audio": "q1.wav"})
@@ -66,16 +68,32 @@ def test_openrlhf_loads_and_calls_the_reward_file(tokenizer, monkeypatch, capsys
         assert torch.tensor([info["rewards"]]).flatten().tolist() == [pytest.approx(reward)]
 
 
+def load_reward_file():
+    """The reward file loaded by its path, as OpenRLHF loads it: the environment read now."""
+    from aural.rewards import openrlhf
+
+    spec = importlib.util.spec_from_file_location("reward_file", openrlhf.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_recipe_comes_from_the_environment(tokenizer, monkeypatch, tmp_path):
     recipe = tmp_path / "format_only.toml"
     recipe.write_text('name = "format-only"\n[route.default]\nformat = { verifier = "think_format" }\n')
     monkeypatch.setenv("AURAL_REWARD_RECIPE", str(recipe))
-    from aural.rewards.openrlhf import reward_func
+    reward_func = load_reward_file().reward_func
 
     query, prompt = as_openrlhf_query(tokenizer, "Which?", "<think>Bark.</think>(A)<|im_end|>")
     out = reward_func([query], [prompt], [MCQ])
     assert out["rewards"].tolist() == [1.0]
     assert list(out["extra_logs"]) == ["format"]
+
+
+def test_a_bad_recipe_stops_the_launch(monkeypatch, tmp_path):
+    monkeypatch.setenv("AURAL_REWARD_RECIPE", str(tmp_path / "missing.toml"))
+    with pytest.raises(RecipeError, match="missing.toml: no such recipe file"):
+        load_reward_file()  # when OpenRLHF loads the file, before any PPO step
 
 
 @pytest.fixture(scope="module")
@@ -167,11 +185,11 @@ def test_a_slow_math_check_does_not_block_other_requests(server):
 def test_the_server_reads_its_settings_as_the_reward_file_does(monkeypatch):
     from starlette.testclient import TestClient
 
-    from aural.rewards.openrlhf import reward_func
     from aural.rewards.server import app_from_environment
 
     monkeypatch.setenv("AURAL_EOS_TOKENS", "<END>")
     monkeypatch.setenv("AURAL_DEFAULT_MODALITY", "text")
+    reward_func = load_reward_file().reward_func
     body = {"query": ["(B)<END>", "(B)<|im_end|>"], "prompts": ["", ""], "labels": ["B", "B"]}
     reply = TestClient(app_from_environment("step-audio-r1")).post("/get_reward", json=body).json()
     assert reply["rewards"] == [1.0, 0.0]  # the text route; no <END>: truncated

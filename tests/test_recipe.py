@@ -2,7 +2,7 @@
 
 import pytest
 
-from aural import Sample, Verdict, load_recipe, register, shipped_recipes
+from aural import Sample, Verdict, load_recipe, make_verifier, register, shipped_recipes
 from aural.rewards.recipe import RecipeError, RouteError
 from conftest import CHOICES, audio
 
@@ -77,6 +77,22 @@ def test_no_route_is_an_error_naming_the_modality():
     recipe = load_recipe({"route": {"audio": {"accuracy": {"verifier": "answer"}}}})
     with pytest.raises(RouteError, match="'text'"):
         recipe.score(Sample("(B)", LABEL, "text"))
+
+
+def test_a_taken_verifier_name_is_refused_unless_replaced():
+    with pytest.raises(ValueError, match="'answer' is registered already"):
+        register("answer")(lambda sample: 1.0)
+
+    @register("test_twice")
+    def first(sample):
+        return 0.0
+
+    @register("test_twice", replace=True)
+    def second(sample):
+        return 1.0
+
+    assert make_verifier("test_twice")(audio("(B)", LABEL)).score == 1.0
+    assert make_verifier("answer")(audio("(B)", LABEL)).score == 1.0  # the built-in stands
 
 
 def test_a_raising_verifier_becomes_a_zero_verdict(caplog):

@@ -81,3 +81,20 @@ def test_grpo_trainer_runs_with_aural_rewards_and_logs_each_component(tmp_path):
             assert isinstance(entry[f"rewards/{name}/mean"], float), (name, entry)
         assert 0.0 <= entry["rewards/format/mean"] <= 1.0
         assert 0.0 <= entry["reward"] <= 1.0
+
+
+def test_the_functions_pickle_share_one_scoring_and_log_reasons(caplog):
+    import pickle
+
+    rewards = pickle.loads(pickle.dumps(reward_funcs("step-audio-r1")))  # as TRL's rollout workers take them
+    completions, labels = ["<think>Meow.</think>(B)", "(B)", "(A)"], [MCQ, MCQ, '{"choices": ["a", "b"]}']
+    logged = {}
+    scores = [
+        f(prompts=[""] * 3, completions=list(completions), label=labels, modality=["audio"] * 3, log_extra=logged.__setitem__)
+        for f in rewards.funcs
+    ]
+    assert scores[rewards.names.index("audio/accuracy")] == [1.0, 1.0, None]
+    assert scores[rewards.names.index("format")] == [1.0, 0.0, None]
+    assert logged["format reason"][:2] == ["ok", "no_think"]
+    assert logged["format reason"][2] == logged["audio/accuracy reason"][2] == "rejected: label.answer: missing"
+    assert caplog.text.count("no reward: label.answer: missing") == 1  # scored once for every function: logged once

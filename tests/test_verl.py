@@ -157,8 +157,8 @@ def test_the_held_in_examples_score_as_the_openrlhf_adapter_scores_them(worker, 
         prompts.append(r["prompt"])
         labels.append(label)
     sizes = []
-    score_batch = verl_adapter.score_batch
-    monkeypatch.setattr(verl_adapter, "score_batch", lambda recipe, samples, **kw: sizes.append(len(samples)) or score_batch(recipe, samples, **kw))
+    score_each = verl_adapter.score_each
+    monkeypatch.setattr(verl_adapter, "score_each", lambda recipe, items, **kw: sizes.append(len(items)) or score_each(recipe, items, **kw))
 
     async def stream():  # the agent loop calls the worker once per finished trajectory
         return await asyncio.gather(*(worker.compute_score(data) for data in batches))

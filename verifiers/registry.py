@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import time
 from typing import Any, Callable, ClassVar, TypeVar
 
 from .schema import Sample, Verdict
@@ -14,7 +13,7 @@ _REGISTRY: dict[str, Callable[..., Verifier]] = {}
 class Verifier:
     """A named check `Sample -> Verdict`, configured by keyword arguments.
 
-    Subclasses implement `check`; calling the verifier times it. A verifier
+    Subclasses implement `check`; calling the verifier runs it. A verifier
     must not raise on any model output, evaluate it, or take more than linear
     time in its length (`aural.testing.check_verifier` asserts all three).
     `REASONS` declares every reason code its verdicts may carry, ``ok`` included
@@ -37,9 +36,7 @@ class Verifier:
         return self.REASONS
 
     def __call__(self, sample: Sample) -> Verdict:
-        start = time.perf_counter()
-        verdict = self.check(sample)
-        return Verdict(verdict.score, verdict.reason, verdict.extracted, time.perf_counter() - start, verdict.details)
+        return self.check(sample)
 
     def __repr__(self) -> str:
         return f"<verifier {self.name}>"
@@ -64,17 +61,23 @@ class FunctionVerifier(Verifier):
 T = TypeVar("T")
 
 
-def register(name: str) -> Callable[[T], T]:
-    """Register a `Verifier` subclass, or a function of a sample, under `name`.
+def register(name: str, replace: bool = False) -> Callable[[T], T]:
+    """Register a `Verifier` subclass, or a function of a sample, under `name`; a name
+    already taken (a built-in verifier's, say) is refused unless `replace` is given.
 
     >>> @register("mentions_pitch")
     ... def mentions_pitch(sample, word="pitch"):
     ...     return word in sample.response
     >>> make_verifier("mentions_pitch")(Sample("<think>pitch rises</think>B", "B", "audio")).score
     1.0
+    >>> register("think_format")(mentions_pitch)
+    Traceback (most recent call last):
+    ValueError: a verifier named 'think_format' is registered already: register(..., replace=True) replaces it
     """
 
     def add(target: T) -> T:
+        if name in _REGISTRY and not replace:
+            raise ValueError(f"a verifier named {name!r} is registered already: register(..., replace=True) replaces it")
         if inspect.isclass(target) and issubclass(target, Verifier):
             target.name = name
             _REGISTRY[name] = target

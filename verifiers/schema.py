@@ -84,7 +84,8 @@ class Label:
 class Sample:
     """One response to score, with the prompt it answered and its label.
 
-    `label` may be given as a `Label`, a bare answer string or a label object.
+    `label` may be given as a `Label`, a bare answer string or a label object. `memo` keeps
+    what the verifiers of one sample work out from it once for all of them (the think parse).
 
     >>> Sample(response="<think>It rises.</think>(B)", label="B", modality="audio").label.kind
     'choice'
@@ -96,6 +97,7 @@ class Sample:
     prompt: str = ""
     finish_reason: str = "stop"
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.response, str):
@@ -114,17 +116,16 @@ class Sample:
 @dataclass(frozen=True)
 class Verdict:
     """A verifier's decision: `score` in [0, 1], a short machine-readable `reason`,
-    what was read as the answer (`extracted`), how long the check took, and any
-    `details` a verifier reports (the cues it matched, say).
+    what was read as the answer (`extracted`), and any `details` a verifier reports
+    (the cues it matched, say).
 
     >>> Verdict(1.0, "ok", "B")
-    Verdict(score=1.0, reason='ok', extracted='B', elapsed_s=0.0)
+    Verdict(score=1.0, reason='ok', extracted='B')
     """
 
     score: float
     reason: str = "ok"
     extracted: str | None = None
-    elapsed_s: float = field(default=0.0, compare=False)
     details: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -7,7 +7,6 @@ is the strict verifier over it, with one reason code for each way to break it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import ClassVar, Iterator, NamedTuple
 
 from .marked import AnswerParts, answer_parts
@@ -48,8 +47,6 @@ def _tags(text: str, open_tag: str, close_tag: str) -> Iterator[tuple[int, int, 
             at_close = text.find(close_tag, end)
 
 
-# Small: it lets the verifiers of one sample share a parse, without holding many long responses.
-@lru_cache(maxsize=64)
 def parse_think(
     response: str, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefilled: bool = False
 ) -> ThinkParse:
@@ -107,9 +104,13 @@ class ReadsThink(Verifier):
         self.prefill = prefill
 
     def parse(self, sample: Sample) -> ThinkParse:
-        """The sample's response split into reasoning and final answer."""
+        """The sample's response split into reasoning and final answer, parsed once for all
+        the verifiers of the sample (kept in its `memo`)."""
         prefilled = self.prefill if self.prefill != "auto" else sample.prompt.rstrip().endswith(self.open_tag)
-        return parse_think(sample.response, self.open_tag, self.close_tag, prefilled)
+        key = (parse_think, self.open_tag, self.close_tag, prefilled)
+        if key not in sample.memo:
+            sample.memo[key] = parse_think(sample.response, self.open_tag, self.close_tag, prefilled)
+        return sample.memo[key]
 
     def answer_parts(self, sample: Sample) -> AnswerParts:
         """The final answer, folded as read by eye (`fold_answer`), taken apart into marks,
