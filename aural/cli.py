@@ -3,6 +3,7 @@
     aural score [IN.jsonl] [-o OUT.jsonl] [--recipe NAME|PATH]
     aural audit [--recipe NAME|PATH] [--catalogue FILE]... [--no-builtin]
     aural serve [--host 127.0.0.1] [--port 5000] [--recipe NAME|PATH] [--workers N] [--allow CIDR...]
+                [--eos-tokens TOKEN...] [--default-modality audio|text] [--math-workers N]
     aural openrlhf-reward-path
     aural tiny-policy DIR [--seed 0] [--arch qwen2-audio | step-audio-2] [--audio-window 30]
     aural rollout [PROMPTS.jsonl] [-o ROLLOUTS.jsonl] [--policy DIR] [--engine vllm|hf] [-n 16]
@@ -32,8 +33,9 @@ from typing import Sequence
 from aural.rewards.audit import CatalogueError, findings_table, load_catalogue, run_audit
 from aural.rewards.recipe import DEFAULT_RECIPE, RecipeError, load_recipe
 from aural.rewards.scored_jsonl import score_jsonl
-from aural.rewards.server import DEFAULT_MAX_BODY_BYTES, serve
+from aural.rewards.server import DEFAULT_MAX_BODY_BYTES, ServeSettings, serve
 from aural.rewards.table import plain_table
+from aural.verifiers.schema import MODALITIES
 
 USAGE_ERROR = 2
 FULL_LENGTH = 10_240  # Step-Audio-R1's longest response
@@ -66,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)")
     server.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, help="larger bodies get 413")
     server.add_argument("--allow", nargs="+", default=[], metavar="CIDR", help="client networks served (others get 403); required off loopback")
+    server.add_argument("--eos-tokens", nargs="+", metavar="TOKEN", help="tokens that end a response (default: AURAL_EOS_TOKENS, else the common chat templates')")
+    server.add_argument("--default-modality", choices=MODALITIES, help="for labels that name none (default: AURAL_DEFAULT_MODALITY, else audio)")
+    server.add_argument("--math-workers", type=int, default=0, help="math-check processes per server process (default: the cores shared out)")
     server.set_defaults(run=_serve)
 
     path = commands.add_parser("openrlhf-reward-path", help="print the path of the OpenRLHF reward file")
@@ -180,7 +185,12 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"serving {args.recipe} with {args.workers} process(es) at {url}", flush=True)
 
-    serve(args.recipe, args.host, args.port, args.workers, int(args.max_body_mb * 2**20), on_ready=ready, allow=args.allow)
+    flags = {"eos_tokens": tuple(args.eos_tokens or ()), "default_modality": args.default_modality}
+    settings = ServeSettings.from_environment(
+        recipe=args.recipe, max_body_bytes=int(args.max_body_mb * 2**20), allow=tuple(args.allow), math_workers=args.math_workers,
+        **{name: value for name, value in flags.items() if value},
+    )
+    serve(settings, args.host, args.port, args.workers, on_ready=ready)
     return 0
 
 

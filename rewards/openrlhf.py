@@ -17,6 +17,7 @@ This file is loaded by path, outside its package: its imports are absolute.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import torch
@@ -24,7 +25,7 @@ import torch
 from aural.rewards.openrlhf_samples import score_openrlhf, settings_from_environment
 from aural.rewards.recipe import load_recipe
 
-RECIPE_SPEC, EOS_TOKENS, DEFAULT_MODALITY = settings_from_environment()
+RECIPE_SPEC, EOS_TOKENS, DEFAULT_MODALITY = settings_from_environment(os.environ)
 RECIPE = load_recipe(RECIPE_SPEC)
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from aural.verifiers import Label, Sample
 
 from .batch import Rejection, read_sample, score_each
-from .recipe import ACCURACY, Recipe
+from .recipe import ACCURACY, DEFAULT_RECIPE, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +124,17 @@ def _sample(query: str, prompt: str, label: Any, eos_tokens: Sequence[str], defa
     return Sample(response, parsed, modality, prompt=prompt, finish_reason=finish_reason)
 
 
-def settings_from_environment() -> tuple[str, tuple[str, ...], str]:
-    """The recipe, end-of-sequence tokens and default modality the environment asks for:
+def settings_from_environment(environ: Mapping[str, str]) -> tuple[str, tuple[str, ...], str]:
+    """The recipe, end-of-sequence tokens and default modality `environ` asks for:
     ``AURAL_REWARD_RECIPE`` (name or TOML path, default ``step-audio-r1``),
-    ``AURAL_EOS_TOKENS`` (comma-separated) and ``AURAL_DEFAULT_MODALITY`` (default ``audio``)."""
-    eos = os.environ.get("AURAL_EOS_TOKENS")
+    ``AURAL_EOS_TOKENS`` (comma-separated) and ``AURAL_DEFAULT_MODALITY`` (default ``audio``).
+
+    >>> settings_from_environment({"AURAL_EOS_TOKENS": "<END>,</s>"})
+    ('step-audio-r1', ('<END>', '</s>'), 'audio')
+    """
+    eos = environ.get("AURAL_EOS_TOKENS")
     return (
-        os.environ.get("AURAL_REWARD_RECIPE", "step-audio-r1"),
+        environ.get("AURAL_REWARD_RECIPE", DEFAULT_RECIPE),
         tuple(t for t in eos.split(",") if t) if eos else EOS_TOKENS,
-        os.environ.get("AURAL_DEFAULT_MODALITY", DEFAULT_MODALITY),
+        environ.get("AURAL_DEFAULT_MODALITY", DEFAULT_MODALITY),
     )

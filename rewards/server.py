@@ -8,9 +8,10 @@ and answers ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``;
 ``GET /health`` answers ``{"status": "ok", "recipe": NAME}``. Scoring runs off
 the event loop, so a slow math check does not hold up other requests. A body
 that is not JSON or not of that shape gets 400 with what is wrong; one over
-the size limit gets 413; the server keeps serving after either. End-of-sequence
-tokens and the default modality come from ``AURAL_EOS_TOKENS`` and
-``AURAL_DEFAULT_MODALITY``, read as the OpenRLHF reward file reads them.
+the size limit gets 413; the server keeps serving after either. What a server
+serves is one `ServeSettings`, read once (the environment gives the defaults the
+OpenRLHF reward file reads, ``AURAL_EOS_TOKENS`` and ``AURAL_DEFAULT_MODALITY``;
+`aural serve`'s flags override them) and handed to every server process.
 
 Listening beyond loopback is a deliberate act: ``allow`` (``--allow CIDR…``)
 names the client networks served; any other client gets 403 before its body
@@ -20,6 +21,7 @@ allow list refuses to start.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import json
@@ -29,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import anyio
@@ -40,7 +43,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_openrlhf, settings_from_environment
-from .recipe import Recipe, load_recipe
+from .recipe import DEFAULT_RECIPE, Recipe, load_recipe
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 MAX_CLIENTS = 4096  # client addresses whose decision is remembered; refused ones beyond this are not logged
@@ -199,25 +202,56 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    """What every server process serves: `recipe` (a name or TOML path), the body limit, the
+    end-of-sequence tokens and default modality of OpenRLHF's queries, the client networks
+    `allow`\ed, and `math_workers` per process (0: the cores shared among the processes).
+
+    >>> ServeSettings.from_environment({"AURAL_EOS_TOKENS": "<END>"}, recipe="step-audio-r1").eos_tokens
+    ('<END>',)
+    """
+
+    recipe: str = DEFAULT_RECIPE
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    eos_tokens: tuple[str, ...] = EOS_TOKENS
+    default_modality: str = DEFAULT_MODALITY
+    allow: tuple[str, ...] = ()
+    math_workers: int = 0
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None, **flags: Any) -> ServeSettings:
+        """The settings the environment gives (as the OpenRLHF reward file reads it), `flags` over them."""
+        _, eos_tokens, default_modality = settings_from_environment(os.environ if environ is None else environ)
+        return cls(**{"eos_tokens": eos_tokens, "default_modality": default_modality, **flags})
+
+    def as_argument(self) -> str:
+        """The settings as one command-line argument, for a server process."""
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_argument(cls, text: str) -> ServeSettings:
+        """The settings `as_argument` wrote."""
+        fields = json.loads(text)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
 def serve(
-    recipe: str,
+    settings: ServeSettings,
     host: str = "127.0.0.1",
     port: int = 5000,
     processes: int = 1,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     on_ready: Callable[[str], None] = print,
-    allow: Sequence[str] = (),
 ) -> None:
-    """Serve `recipe` (a name or TOML path) from `processes` server processes
-    sharing one listening socket, until interrupted. Port 0 picks a free port;
-    `on_ready` gets the reward URL once connections are accepted. `allow` (CIDR
-    strings) limits the clients served; a non-loopback `host` requires it.
+    """Serve `settings` from `processes` server processes sharing one listening socket,
+    until interrupted. Port 0 picks a free port; `on_ready` gets the reward URL once
+    connections are accepted. A non-loopback `host` requires `settings.allow`.
 
     Scoring is Python holding the GIL, so one process uses one core: several
     processes use several, each with a share of the cores for its math workers.
     """
-    check_host(host, parse_allow(allow))
-    load_recipe(recipe)  # a bad recipe fails here, once, not in every process
+    check_host(host, parse_allow(settings.allow))
+    load_recipe(settings.recipe)  # a bad recipe fails here, once, not in every process
     ipv6 = ":" in host
     # IPPROTO_TCP named explicitly: asyncio turns Nagle off only on sockets that say so,
     # and with Nagle on, a keep-alive client waits 40 ms for every delayed ACK.
@@ -228,11 +262,12 @@ def serve(
     url = f"http://{f'[{host}]' if ipv6 else host}:{listener.getsockname()[1]}/get_reward"
     if processes <= 1:
         on_ready(url)
-        _run(listener, recipe, max_body_bytes, allow)
+        _run(listener, settings)
         return
-    env = {**os.environ, "AURAL_MATH_WORKERS": str(max(1, (os.cpu_count() or 1) // processes))}
-    command = [sys.executable, "-m", "aural.rewards.server", str(listener.fileno()), recipe, str(max_body_bytes), *allow]
-    children = [subprocess.Popen(command, pass_fds=[listener.fileno()], env=env) for _ in range(processes)]
+    if not settings.math_workers:
+        settings = dataclasses.replace(settings, math_workers=max(1, (os.cpu_count() or 1) // processes))
+    command = [sys.executable, "-m", "aural.rewards.server", str(listener.fileno()), settings.as_argument()]
+    children = [subprocess.Popen(command, pass_fds=[listener.fileno()]) for _ in range(processes)]
     on_ready(url)
 
     def stop(signum: int, frame: Any) -> None:
@@ -249,25 +284,23 @@ def serve(
             child.wait()
 
 
-def app_from_environment(
-    recipe: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allow: Sequence[str] = ()
-) -> ASGIApp:
-    """The application `serve` runs: `recipe` (a name or TOML path), with the end-of-sequence
-    tokens and default modality the environment asks for, read as the OpenRLHF reward file reads them."""
-    _, eos_tokens, default_modality = settings_from_environment()
+def app_for(settings: ServeSettings) -> ASGIApp:
+    """The application a server process runs for `settings`."""
     return create_app(
-        load_recipe(recipe), max_body_bytes, eos_tokens=eos_tokens, default_modality=default_modality,
-        allow=parse_allow(allow),
+        load_recipe(settings.recipe), settings.max_body_bytes, eos_tokens=settings.eos_tokens,
+        default_modality=settings.default_modality, allow=parse_allow(settings.allow),
     )
 
 
-def _run(listener: socket.socket, recipe: str, max_body_bytes: int, allow: Sequence[str]) -> None:
+def _run(listener: socket.socket, settings: ServeSettings) -> None:
     import uvicorn
 
-    app = app_from_environment(recipe, max_body_bytes, allow)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    from aural.verifiers.math_pool import size_shared_pool
+
+    size_shared_pool(settings.math_workers or None)
+    uvicorn.Server(uvicorn.Config(app_for(settings), log_level="warning")).run(sockets=[listener])
 
 
-if __name__ == "__main__":  # one server process of several: LISTENING_FD RECIPE MAX_BODY_BYTES [ALLOW...]
-    fd, spec, limit, *networks = sys.argv[1:]
-    _run(socket.socket(fileno=int(fd)), spec, int(limit), networks)
+if __name__ == "__main__":  # one server process of several: LISTENING_FD SETTINGS
+    fd, settings = sys.argv[1:]
+    _run(socket.socket(fileno=int(fd)), ServeSettings.from_argument(settings))

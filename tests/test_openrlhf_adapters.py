@@ -70,9 +70,8 @@ def test_openrlhf_loads_and_calls_the_reward_file(tokenizer, monkeypatch, capsys
 
 def load_reward_file():
     """The reward file loaded by its path, as OpenRLHF loads it: the environment read now."""
-    from aural.rewards import openrlhf
-
-    spec = importlib.util.spec_from_file_location("reward_file", openrlhf.__file__)
+    path = importlib.util.find_spec("aural.rewards.openrlhf").origin  # found, not imported: the package's copy keeps its settings
+    spec = importlib.util.spec_from_file_location("reward_file", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -185,12 +184,36 @@ def test_a_slow_math_check_does_not_block_other_requests(server):
 def test_the_server_reads_its_settings_as_the_reward_file_does(monkeypatch):
     from starlette.testclient import TestClient
 
-    from aural.rewards.server import app_from_environment
+    from aural.rewards.server import ServeSettings, app_for
 
     monkeypatch.setenv("AURAL_EOS_TOKENS", "<END>")
     monkeypatch.setenv("AURAL_DEFAULT_MODALITY", "text")
     reward_func = load_reward_file().reward_func
     body = {"query": ["(B)<END>", "(B)<|im_end|>"], "prompts": ["", ""], "labels": ["B", "B"]}
-    reply = TestClient(app_from_environment("step-audio-r1")).post("/get_reward", json=body).json()
+    reply = TestClient(app_for(ServeSettings.from_environment(recipe="step-audio-r1"))).post("/get_reward", json=body).json()
     assert reply["rewards"] == [1.0, 0.0]  # the text route; no <END>: truncated
     assert reward_func(body["query"], body["prompts"], body["labels"])["rewards"].tolist() == reply["rewards"]
+
+
+def test_serve_flags_override_the_environment_and_reach_every_server_process(monkeypatch):
+    """`aural serve` reads the environment once, its flags over it, and hands each process the result."""
+    from aural.rewards.server import ServeSettings
+
+    monkeypatch.setenv("AURAL_EOS_TOKENS", "<END>")
+    monkeypatch.setenv("AURAL_DEFAULT_MODALITY", "text")
+    settings = ServeSettings.from_environment(recipe="step-audio-r1", default_modality="audio", math_workers=1)
+    assert (settings.eos_tokens, settings.default_modality) == (("<END>",), "audio")
+    assert ServeSettings.from_argument(settings.as_argument()) == settings
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aural", "serve", "--port", "0", "--workers", "2", "--eos-tokens", "<STOP>", "--default-modality", "text"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        url = server.stdout.readline().split(" at ")[-1].strip()
+        body = json.dumps({"query": ["(B)<STOP>", "(B)<END>"], "prompts": ["", ""], "labels": ["B", "B"]}).encode()
+        for _ in range(4):  # whichever process answers
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+            assert json.load(urllib.request.urlopen(request, timeout=30))["rewards"] == [1.0, 0.0]  # text route; <END> is not the flag's
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -191,15 +191,26 @@ class MathPool:
 
 _shared: MathPool | None = None
 _shared_pid = 0
+_shared_workers: int | None = None
 _shared_lock = threading.Lock()
 
 
+def size_shared_pool(workers: int | None) -> None:
+    """How many workers this process's pool starts with (None: one per core); call it before
+    the pool's first use (a server process does, with its share of the cores)."""
+    global _shared_workers
+    with _shared_lock:
+        if _shared is not None and _shared_pid == os.getpid():
+            raise RuntimeError("the math pool is running already: size it before its first use")
+        _shared_workers = workers
+
+
 def shared_pool() -> MathPool:
-    """This process's pool, started on first use: ``AURAL_MATH_WORKERS`` workers, default one per core."""
+    """This process's pool, started on first use with the workers `size_shared_pool` set (one per core)."""
     global _shared, _shared_pid
     with _shared_lock:
         if _shared is None or _shared_pid != os.getpid():
-            _shared = MathPool(int(os.environ.get("AURAL_MATH_WORKERS", "0")) or None)
+            _shared = MathPool(_shared_workers)
             _shared_pid = os.getpid()
             atexit.register(_shared.close)
         return _shared
