@@ -1,14 +1,16 @@
 """Step-Audio-R1's recipe in miniature, on CPU, from a random tiny policy (`aural demo`).
 
-1. **MGRD cold start**: a scripted teacher writes four candidate chains per training
+1. **MGRD cold start**: a scripted teacher writes four candidate chains per cold-start
    question (grounded in the clip, from an imagined transcript, incoherent, wrong); the
    `mgrd` filter keeps the grounded, coherent, correct ones.
 2. **SFT** on the kept chains with TRL's `SFTTrainer` (the clips in the forward pass),
-   stopped once the greedy format rate on a validation batch reaches 0.95.
-3. **Data selection**: rollouts of the SFT model (Aural's Ray pool, 8 samples a prompt),
-   `select_prompts` keeps those neither always nor never solved.
+   stopped once the format rate on a validation batch, sampled at temperature 1, reaches 0.95.
+3. **Data selection**: rollouts of the SFT model on other training questions than the cold
+   start's (Aural's Ray pool, 8 samples a prompt); `select_prompts` keeps those neither
+   always nor never solved.
 4. **RLVR PPO** with the `step-audio-r1` reward (0.8 accuracy + 0.2 format, no KL, clip
-   0.2): `CPUPPO`, OpenRLHF's actor, GAE and losses with Aural's audio critic.
+   0.2): `CPUPPO`, OpenRLHF's actor, GAE, losses and default learning-rate schedule with
+   Aural's audio critic.
 5. **Evaluation** on held-out clips after each stage: accuracy, reward and format with
    the clips, with silence and with the clips shuffled, greedy and at temperature 1;
    the test-time scaling curve of the final model.
@@ -47,7 +49,8 @@ class DemoSettings:
     """The sizes of each stage. The defaults are the full demo; `quick` checks the wiring."""
 
     seed: int = 0
-    train_per_task: int = 1000
+    train_per_task: int = 400
+    cold_start_per_task: int = 200  # the questions MGRD and SFT see; RL's are others
     heldout_per_task: int = 100
     validation_prompts: int = 64
     sft_lr: float = 1e-3
@@ -57,7 +60,7 @@ class DemoSettings:
     selection_per_task: int = 96
     selection_k: int = 8
     band: tuple[float, float] = (0.125, 0.875)
-    ppo_steps: int = 80
+    ppo_steps: int = 150
     ppo_prompts_per_step: int = 8
     ppo_samples: int = 8
     ppo_actor_lr: float = 2e-4
@@ -69,7 +72,7 @@ class DemoSettings:
     def quick(cls, seed: int = 0) -> DemoSettings:
         """A few steps of each stage on a few prompts: the stages connect, nothing is learnt."""
         return cls(
-            seed=seed, train_per_task=16, heldout_per_task=4, validation_prompts=4, sft_batch=8, sft_max_steps=2,
+            seed=seed, train_per_task=16, cold_start_per_task=4, heldout_per_task=4, validation_prompts=4, sft_batch=8, sft_max_steps=2,
             sft_check_every=1, selection_per_task=4, selection_k=2, band=(0.0, 1.0), ppo_steps=2, ppo_prompts_per_step=2,
             ppo_samples=2, max_new_tokens=12, scaling_budgets=(0, 4),
         )
@@ -143,9 +146,12 @@ def _write_data(out: Path, settings: DemoSettings) -> dict[str, Path]:
     train = write_task_set(out / "data" / "train", settings.train_per_task, settings.seed)
     heldout = write_task_set(out / "data" / "heldout", settings.heldout_per_task, settings.seed + 10_000)
     lines = train.read_text(encoding="utf-8").splitlines(keepends=True)
+    cold, chosen = 2 * settings.cold_start_per_task, 2 * settings.selection_per_task
+    if cold + chosen + settings.validation_prompts > len(lines):
+        raise ValueError(f"train_per_task {settings.train_per_task}: too few questions for cold start, selection and validation")
     validation, selection = out / "data" / "validation.jsonl", out / "data" / "selection.jsonl"
     validation.write_text("".join(lines[-settings.validation_prompts :]), encoding="utf-8")  # the last, held out of SFT
-    selection.write_text("".join(lines[: 2 * settings.selection_per_task]), encoding="utf-8")
+    selection.write_text("".join(lines[cold : cold + chosen]), encoding="utf-8")  # RL's questions: not the cold start's
     _absolute_audio(train.parent, validation)
     _absolute_audio(train.parent, selection)
     return {"train": train, "heldout": heldout, "validation": validation, "selection": selection}
@@ -174,7 +180,7 @@ def _mgrd(folder: Path, policy: Path, train: Path, settings: DemoSettings) -> di
     folder.mkdir(parents=True)
     prompts = PromptBuilder.from_pretrained(policy)
     rng = random.Random(settings.seed)
-    records = read_prompt_set(train)[: -settings.validation_prompts]
+    records = read_prompt_set(train)[: 2 * settings.cold_start_per_task]
     candidates = [
         (r, prompts.render(r.messages, r.prefill_think)[0], [text for _, text in teacher_chains(r.source, rng)]) for r in records
     ]
@@ -235,7 +241,7 @@ def _ppo(folder: Path, policy: Path, prompts: Path, settings: DemoSettings, say:
         raise ValueError(f"{prompts}: data selection kept no prompt: nothing to train PPO on")
     random.Random(settings.seed).shuffle(records)
     ppo = CPUPPO(policy, CPUPPOSettings(n=settings.ppo_samples, max_new_tokens=settings.max_new_tokens, actor_lr=settings.ppo_actor_lr,
-                                        recipe=DEFAULT_RECIPE), seed=settings.seed)
+                                        steps=settings.ppo_steps, recipe=DEFAULT_RECIPE), seed=settings.seed)
     rows = train(ppo, records, settings.ppo_steps, settings.ppo_prompts_per_step, folder / "log.jsonl",
                  lambda row: say(f"  ppo step {row['step']}: reward {row['mean_reward']:.3f} accuracy {row['mean_accuracy']:.3f} ({row['seconds']:.1f} s)"))
     save_trained(ppo.actor.model, policy, folder / "model")

@@ -6,8 +6,8 @@ Two tasks, so one trick cannot pass both:
 * ``pitch``: two tones, one in each half of the clip, the higher two to three times the
   lower's frequency (200-300 Hz, so 400-900 Hz above; random loudness, lengths and
   onsets); "Which tone is higher in pitch? (A) the first tone (B) the second tone".
-* ``count``: two or three short beeps, one every 0.55 s or so (600-1,200 Hz, random
-  loudness, lengths and onsets); "How many beeps do you hear? Answer with a number."
+* ``count``: two or three beeps of a quarter second, one every 0.6 s or so (600-1,200 Hz,
+  random loudness, lengths and onsets); "How many beeps do you hear? Answer with a number."
 
 Every clip lasts exactly `CLIP_SECONDS`, so all prompts of a task have the same length;
 answers are balanced within each task. The teacher writes, for a question, candidate
@@ -73,8 +73,8 @@ def pitch_example(rng: random.Random, first_is_higher: bool) -> tuple[np.ndarray
 
 def count_example(rng: random.Random, count: int) -> tuple[np.ndarray, dict[str, Any]]:
     """A clip of `count` beeps and its prompt fields (question, label, task)."""
-    frequency, length = rng.uniform(600, 1200), rng.uniform(0.1, 0.15)
-    parts = [(slot * 0.55 + rng.uniform(0.05, 0.2), _tone(frequency, length, rng.uniform(0.1, 0.5))) for slot in range(count)]
+    frequency, length = rng.uniform(600, 1200), rng.uniform(0.22, 0.3)
+    parts = [(slot * 0.6 + rng.uniform(0.05, 0.15), _tone(frequency, length, rng.uniform(0.2, 0.5))) for slot in range(count)]
     return _place(parts), {"question": COUNT_QUESTION, "label": str(count), "task": "count"}
 
 

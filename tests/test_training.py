@@ -267,6 +267,24 @@ def test_ray_workers_of_a_launch_get_the_plug_in_and_the_aural_settings(monkeypa
         ray.shutdown()
 
 
+def test_cpu_ppo_rates_follow_openrlhfs_default_schedule():
+    from aural.training.cpu_ppo import _schedule
+
+    def rates(steps, planned):
+        optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=2e-4)
+        schedule, seen = _schedule(optimizer, planned), []
+        for _ in range(steps):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        return seen
+
+    planned = rates(100, 100)
+    assert planned[0] == 0.0 and planned[2] < planned[3] == pytest.approx(2e-4)  # 3% warmup
+    assert all(a >= b for a, b in zip(planned[3:], planned[4:])) and planned[-1] == pytest.approx(2e-5, rel=0.05)
+    assert set(rates(5, 0)) == {2e-4}  # no plan: constant
+
+
 @pytest.mark.slow
 def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
     from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, _stack

@@ -14,6 +14,7 @@ and `ValueLoss` over minibatches. Every step returns its statistics.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +36,16 @@ from .openrlhf_audio import install
 @dataclass(frozen=True)
 class CPUPPOSettings:
     """What one PPO step does. The PPO values default to Step-Audio-R1's (clip 0.2,
-    γ = λ = 1, no KL); the sizes are small enough for a CPU."""
+    γ = λ = 1, no KL); the sizes are small enough for a CPU. The optimizers are OpenRLHF's
+    defaults: Adam with betas (0.9, 0.95) and, over `steps` PPO steps, a cosine schedule to a
+    tenth of the rate after a 3% warmup (stepped once per PPO step)."""
 
     n: int = 8
     max_new_tokens: int = 24
     temperature: float = 1.0
     actor_lr: float = 1e-4
     critic_lr: float = 1e-3
+    steps: int = 0  # the PPO steps planned: the learning rates follow OpenRLHF's schedule over them; 0: constant
     minibatch: int = 16
     eps_clip: float = 0.2
     value_clip: float = 0.5
@@ -86,8 +90,9 @@ class CPUPPO:
         self.recipe = load_recipe(settings.recipe)
         self.policy_loss = PolicyLoss(settings.eps_clip, settings.eps_clip)
         self.value_loss = ValueLoss(settings.value_clip)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=settings.actor_lr)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=settings.critic_lr)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=settings.actor_lr, betas=ADAM_BETAS)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=settings.critic_lr, betas=ADAM_BETAS)
+        self.schedules = [_schedule(optimizer, settings.steps) for optimizer in (self.actor_optimizer, self.critic_optimizer)]
 
     def step(self, records: Sequence[PromptRecord]) -> dict[str, Any]:
         """One PPO iteration on `records`; returns the step's statistics."""
@@ -95,6 +100,9 @@ class CPUPPO:
         experiences, results, lengths, reasoning = self.make_experience(records)
         losses = self.update(experiences)
         self.steps += 1
+        actor_lr = self.actor_optimizer.param_groups[0]["lr"]
+        for schedule in self.schedules:
+            schedule.step()
         summary = Summary().add(results)
         return {
             "step": self.steps,
@@ -107,6 +115,7 @@ class CPUPPO:
             "mean_response_tokens": _mean(lengths),
             "mean_reasoning_tokens": _mean(reasoning),
             **losses,
+            "actor_lr": actor_lr,
             "seconds": round(time.monotonic() - started, 2),
         }
 
@@ -203,6 +212,20 @@ def train(ppo: CPUPPO, records: Sequence[PromptRecord], steps: int, prompts_per_
             out.flush()
             report(rows[-1])
     return rows
+
+
+ADAM_BETAS = (0.9, 0.95)  # OpenRLHF's --actor.adam.betas and --critic.adam.betas defaults
+
+
+def _schedule(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """OpenRLHF's default learning-rate schedule (cosine_with_min_lr: 3% warmup, then down to a
+    tenth) over `steps`; constant when `steps` is 0."""
+    from transformers import get_scheduler
+
+    if steps <= 0:
+        return get_scheduler("constant", optimizer)
+    return get_scheduler("cosine_with_min_lr", optimizer, num_warmup_steps=math.ceil(steps * 0.03), num_training_steps=steps,
+                         scheduler_specific_kwargs={"min_lr_rate": 0.1})
 
 
 def _same_shapes(indices: Sequence[int] | range, experiences: Sequence[Experience]) -> list[list[int]]:
