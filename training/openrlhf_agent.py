@@ -17,6 +17,7 @@ This file is loaded by path, outside its package: its imports are absolute.
 
 from __future__ import annotations
 
+import os
 import threading
 from copy import deepcopy
 from pathlib import Path
@@ -38,7 +39,7 @@ class AgentExecutor(AgentExecutorBase):
     """One sampled response per call, audio included, scored by Aural's recipe."""
 
     def __init__(self) -> None:
-        recipe, self.eos_tokens, self.default_modality = settings_from_environment()
+        recipe, self.eos_tokens, self.default_modality = settings_from_environment(os.environ)  # read once, at start
         self.recipe = load_recipe(recipe)
         self._inputs: dict[str, AudioInputs | StepAudio2Inputs] = {}
         self._stops: dict[str, frozenset[int]] = {}
