@@ -6,7 +6,9 @@ one run, each reading the same file:
 
   (a) Aural: the step-audio-r1 recipe (answer + think_format) over every sample;
   (b) TRL: `think_format_reward` + `accuracy_reward`, weighted the same way;
-  (c) floor: read the JSONL and find the think tags in each response once.
+  (c) floor: read the JSONL and find the think tags in each response once;
+  (d) `aural score`'s path: read the JSONL, score, write every line back with its
+      reward (`score_jsonl`, in process: the interpreter's start is not scoring).
 
 Each is timed `--repeats` times and the best is reported; each Aural run builds
 its recipe afresh, so no answer is cached from an earlier run.
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 from aural import Sample, load_recipe, score_batch
+from aural.rewards.scored_jsonl import score_jsonl
 from aural.rewards.table import plain_table
 from aural.verifiers.math_pool import MathPool, shared_pool
 
@@ -111,6 +114,13 @@ def run_trl(path: Path) -> list[float]:
     return [0.8 * (a or 0.0) + 0.2 * f for a, f in zip(acc, fmt)]
 
 
+def run_score_jsonl(path: Path) -> Path:
+    """What `aural score IN -o OUT` does: every line read, scored and written back; returns OUT."""
+    out = path.with_name("scored.jsonl")
+    score_jsonl(path, out, load_recipe("step-audio-r1"), progress=False)
+    return out
+
+
 def run_floor(path: Path) -> list[float]:
     found = []
     for record in read_lines(path):
@@ -182,6 +192,8 @@ def main() -> int:
         floor_s, _ = timed(run_floor, path, args.repeats)
         aural_s, aural = timed(run_aural, path, args.repeats)
         trl_s, trl = timed(run_trl, path, args.repeats)
+        cli_s, scored = timed(run_score_jsonl, path, args.repeats)
+        written = [line["reward"] for line in read_lines(scored)]
 
     agree = sum(abs(a - b) < 1e-9 for a, b in zip(aural, trl))
     n = args.samples
@@ -189,8 +201,9 @@ def main() -> int:
     rows.append(("(a) aural step-audio-r1", f"{aural_s:.3f}", f"{n / aural_s:.0f}", f"{sum(aural) / n:.4f}"))
     rows.append(("(b) trl think_format + accuracy", f"{trl_s:.3f}", f"{n / trl_s:.0f}", f"{sum(trl) / n:.4f}"))
     rows.append(("(c) floor: read + find tags", f"{floor_s:.3f}", f"{n / floor_s:.0f}", "-"))
+    rows.append(("(d) aural score: read, score, write", f"{cli_s:.3f}", f"{n / cli_s:.0f}", f"{sum(written) / n:.4f}"))
     print(plain_table(rows, f"{n} responses, {megabytes:.1f} MB of JSONL, {GROUP} samples per prompt, best of {args.repeats}"))
-    print(f"\nrewards equal in (a) and (b): {agree} of {n}")
+    print(f"\nrewards equal in (a) and (b): {agree} of {n}; written by (d) as (a) scored them: {sum(w == a for w, a in zip(written, aural))} of {n}")
     print()
     print(plain_table([("check", "measured", "target", "result"), *timeout_check(args.timeout_s)]))
     print()
@@ -198,6 +211,7 @@ def main() -> int:
         ("ratio", "value", "target"),
         ("(b) / (a): aural speed-up over trl", f"{trl_s / aural_s:.1f}x", ">= 10x"),
         ("(a) / (c): aural cost over the floor", f"{aural_s / floor_s:.2f}x", "<= 3x"),
+        ("(b) / (d): aural score, end to end, over trl", f"{trl_s / cli_s:.1f}x", ">= 10x"),
     ]))
     return 0
 
