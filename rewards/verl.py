@@ -94,7 +94,7 @@ def compute_score(
     (what every prompt ends with: ``"<think>"`` when the template pre-fills the
     think block), and `eos_tokens` (only for responses decoded with special
     tokens: one that does not end with one counts as truncated). A label that
-    cannot be read scores 0 with a logged reason (the label is named), never an exception. verl's own
+    cannot be read scores 0 with a logged reason, never an exception. verl's own
     arguments (`data_source`, `extra_info`, any others) are not used.
 
     >>> label = '{"answer": "B", "choices": ["a dog", "a cat"]}'
