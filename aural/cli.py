@@ -15,7 +15,10 @@
     aural demo [-o build/demo] [--seed 0] [--quick]
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
-hack; 2 bad usage (a missing file, a recipe that does not load).
+hack; 2 bad input (an `AuralError`: a recipe that does not load, a bad prompt line, a
+flag out of range; or a missing file), its message printed without a traceback. Any
+other exception is a bug and shows its traceback; `aural --debug COMMAND` shows one
+for bad input too.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-from aural.rewards.audit import CatalogueError, findings_table, load_catalogue, run_audit
-from aural.rewards.recipe import DEFAULT_RECIPE, RecipeError, load_recipe
+from aural.errors import AuralError
+from aural.rewards.audit import findings_table, load_catalogue, run_audit
+from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
 from aural.rewards.scored_jsonl import score_jsonl
 from aural.rewards.server import DEFAULT_MAX_BODY_BYTES, ServeSettings, serve
 from aural.rewards.table import plain_table
@@ -46,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `aural` command; returns its exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="aural", description="RLVR rewards for audio language models.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of bad input too")
     commands = parser.add_subparsers(dest="command", required=True)
 
     score = commands.add_parser("score", help="score a scored-sample JSONL file with a reward recipe")
@@ -149,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (RecipeError, CatalogueError, OSError, ValueError) as error:
+    except (AuralError, FileNotFoundError) as error:  # the user's to fix; anything else is a bug: its traceback shows
+        if args.debug:
+            raise
         print(f"aural {args.command}: {error}", file=sys.stderr)
         return USAGE_ERROR
 
@@ -270,10 +277,10 @@ def _report(args: argparse.Namespace) -> int:
     try:
         from aural.rollouts.report_page import write_report  # matplotlib: only for this command
     except ImportError as error:
-        raise ValueError(f"{error}; install the plotting extra: pip install 'aural[recipes]'") from None
+        raise AuralError(f"{error}; install the plotting extra: pip install 'aural[recipes]'") from None
     low, high = args.band
     if not 0.0 <= low <= high <= 1.0 or args.k < 1:
-        raise ValueError(f"need k >= 1 and 0 <= LOW <= HIGH <= 1, got k={args.k}, band {low:g} {high:g}")
+        raise AuralError(f"need k >= 1 and 0 <= LOW <= HIGH <= 1, got k={args.k}, band {low:g} {high:g}", field="--band")
     store = Path(args.store)
     report = read_store(store)
     if not report.summary.count:
@@ -306,7 +313,7 @@ def _tiny_policy(args: argparse.Namespace) -> int:
 
     if args.arch == "step-audio-2":
         if args.audio_window != 30:
-            raise ValueError("--audio-window is Qwen2-Audio's: StepAudio2 cuts clips into 25 s chunks")
+            raise AuralError("Qwen2-Audio's: StepAudio2 cuts clips into 25 s chunks", field="--audio-window")
         print(write_tiny_step_audio2(args.folder, args.seed))
     else:
         print(write_tiny_policy(args.folder, args.seed, args.audio_window))

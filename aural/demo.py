@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from aural.errors import AuralError
 from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
 from aural.rewards.table import plain_table
 
@@ -103,7 +104,7 @@ def run_demo(out: Path, settings: DemoSettings = DemoSettings(), say: Callable[[
     transformers_logging.disable_progress_bar()
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).is_file():
-            raise ValueError(f"{out}: not empty, and not an earlier demo's folder (no {MARKER}): give a new folder")
+            raise AuralError(f"not empty, and not an earlier demo's folder (no {MARKER}): give a new folder", str(out))
         shutil.rmtree(out)  # an earlier demo's run
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("written by aural demo; cleared by the next run\n", encoding="utf-8")
@@ -148,7 +149,7 @@ def _write_data(out: Path, settings: DemoSettings) -> dict[str, Path]:
     lines = train.read_text(encoding="utf-8").splitlines(keepends=True)
     cold, chosen = 2 * settings.cold_start_per_task, 2 * settings.selection_per_task
     if cold + chosen + settings.validation_prompts > len(lines):
-        raise ValueError(f"train_per_task {settings.train_per_task}: too few questions for cold start, selection and validation")
+        raise AuralError(f"{settings.train_per_task}: too few questions for cold start, selection and validation", field="train_per_task")
     validation, selection = out / "data" / "validation.jsonl", out / "data" / "selection.jsonl"
     validation.write_text("".join(lines[-settings.validation_prompts :]), encoding="utf-8")  # the last, held out of SFT
     selection.write_text("".join(lines[cold : cold + chosen]), encoding="utf-8")  # RL's questions: not the cold start's
@@ -238,7 +239,7 @@ def _ppo(folder: Path, policy: Path, prompts: Path, settings: DemoSettings, say:
     folder.mkdir(parents=True)
     records = read_prompt_set(prompts)
     if not records:
-        raise ValueError(f"{prompts}: data selection kept no prompt: nothing to train PPO on")
+        raise AuralError("data selection kept no prompt: nothing to train PPO on", str(prompts))
     random.Random(settings.seed).shuffle(records)
     ppo = CPUPPO(policy, CPUPPOSettings(n=settings.ppo_samples, max_new_tokens=settings.max_new_tokens, actor_lr=settings.ppo_actor_lr,
                                         steps=settings.ppo_steps, recipe=DEFAULT_RECIPE), seed=settings.seed)

@@ -18,18 +18,20 @@ import soundfile
 import torch
 import torchaudio.functional
 
+from aural.errors import AuralError
+
+
 MODEL_RATE = 16_000
 WINDOW_SECONDS = 30.0
 
 AudioSource = Union[str, Path, bytes, np.ndarray, torch.Tensor]
 
 
-class AudioError(ValueError):
-    """Audio that cannot be used; the message starts with its source."""
+class AudioError(AuralError):
+    """Audio that cannot be used; `where` is its source."""
 
     def __init__(self, source: str, message: str):
-        super().__init__(f"{source}: {message}")
-        self.source = source
+        super().__init__(message, where=source)
 
 
 def load_audio(

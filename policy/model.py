@@ -30,6 +30,7 @@ from transformers import (
     Qwen2AudioForConditionalGeneration,
 )
 
+from aural.errors import AuralError
 from .inputs import AudioInputs
 from .prompt import Prompt, PromptBuilder, _local_folder
 from .step_audio2 import StepAudio2ForCausalLM
@@ -114,7 +115,7 @@ class AudioPolicy:
 
         >>> AudioPolicy.from_pretrained("/no/such/model")
         Traceback (most recent call last):
-        FileNotFoundError: /no/such/model: no such model folder (models load from local folders only)
+        aural.errors.MissingFile: /no/such/model: no such model folder (models load from local folders only)
         """
         path = _local_folder(folder)
         if dtype not in DTYPES:
@@ -122,9 +123,9 @@ class AudioPolicy:
         local = {"local_files_only": True, "trust_remote_code": trust_remote_code}
         config = AutoConfig.from_pretrained(path, **local)
         if config.model_type not in BUILT_IN and not trust_remote_code:
-            raise ValueError(
-                f"{path}: model type {config.model_type!r} is not built in ({', '.join(BUILT_IN)}); "
-                "pass trust_remote_code=True for a model that ships its own modeling code"
+            raise AuralError(
+                f"model type {config.model_type!r} is not built in ({', '.join(BUILT_IN)}); "
+                "pass trust_remote_code=True for a model that ships its own modeling code", path,
             )
         model = load_audio_model(path, config, dtype=DTYPES[dtype], **local).to(device)
         model.eval()

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from aural.errors import MissingFile
 from aural.verifiers.think import OPEN_TAG
 
 from .audio import MODEL_RATE, WINDOW_SECONDS, load_audio
@@ -116,5 +117,5 @@ def _model_type(folder: str | Path) -> str | None:
 
 def _local_folder(folder: str | Path) -> str:
     if not Path(folder).is_dir():
-        raise FileNotFoundError(f"{folder}: no such model folder (models load from local folders only)")
+        raise MissingFile("no such model folder (models load from local folders only)", str(folder))
     return str(folder)

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, PretrainedConfig
 
+from aural.errors import AuralError
+
 from .model import BUILT_IN
 
 BYTES_PER_PARAMETER = 2  # bf16 weights, as trained and served on GPUs
@@ -24,7 +26,7 @@ GB = 2**30  # the unit of `Cluster.gpu_memory_gb`, as GPUs are sold: an "80 GB" 
 WEIGHT_SHARE = 0.4  # at most this share of a GPU's memory for weights; the rest is KV cache and activations
 
 
-class ShardingError(ValueError):
+class ShardingError(AuralError):
     """A cluster shape or parallel size the model cannot be split into."""
 
 

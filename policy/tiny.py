@@ -37,6 +37,7 @@ from transformers import (
     WhisperFeatureExtractor,
 )
 
+from aural.errors import AuralError
 from .checkpoint import save_policy
 from .step_audio2 import StepAudio2Config, StepAudio2ForCausalLM
 from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
@@ -130,7 +131,7 @@ def write_tiny_policy(folder: str | Path, seed: int = 0, audio_window_s: int = 3
     training on short clips, where the encoder then reads 200 mel frames instead of 3,000.
     """
     if audio_window_s < 1:
-        raise ValueError(f"the audio window must be at least 1 s, got {audio_window_s}")
+        raise AuralError(f"the audio window must be at least 1 s, got {audio_window_s}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = _tokenizer()

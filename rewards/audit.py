@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from aural.errors import AuralError
 from aural.verifiers import FieldError, Sample
 
 from .recipe import Recipe, RouteError
@@ -23,7 +24,7 @@ from .table import plain_table
 _PATTERN_KEYS = {"name", "description", "modality", "label", "response", "honest", "finish_reason", "fill"}
 
 
-class CatalogueError(ValueError):
+class CatalogueError(AuralError):
     """A catalogue that cannot be read; names the file and the pattern."""
 
 
@@ -69,7 +70,7 @@ def load_catalogue(paths: Iterable[str | Path] = (), builtin: bool = True) -> li
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise CatalogueError(f"{source}: invalid TOML: {error}") from None
+            raise CatalogueError(f"invalid TOML: {error}", source) from None
         defaults = data.get("defaults", {})
         for number, entry in enumerate(data.get("pattern", []), start=1):
             patterns.append(_pattern({**defaults, **entry}, f"{source}: pattern {number}"))
@@ -79,10 +80,10 @@ def load_catalogue(paths: Iterable[str | Path] = (), builtin: bool = True) -> li
 def _pattern(entry: Mapping[str, Any], where: str) -> Pattern:
     unknown = set(entry) - _PATTERN_KEYS
     if unknown:
-        raise CatalogueError(f"{where}: unknown fields {sorted(unknown)}")
+        raise CatalogueError(f"unknown fields {sorted(unknown)}", where)
     missing = {"name", "modality", "label", "response", "honest"} - set(entry)
     if missing:
-        raise CatalogueError(f"{where}: missing fields {sorted(missing)}")
+        raise CatalogueError(f"missing fields {sorted(missing)}", where)
     hack, honest = _fill(entry["response"], entry.get("fill", {}), where), _fill(entry["honest"], entry.get("fill", {}), where)
     try:
         return Pattern(
@@ -92,13 +93,13 @@ def _pattern(entry: Mapping[str, Any], where: str) -> Pattern:
             honest=Sample(honest, entry["label"], entry["modality"]),
         )
     except FieldError as error:
-        raise CatalogueError(f"{where} ({entry['name']}): {error}") from None
+        raise CatalogueError(error.message, f"{where} ({entry['name']})", error.field) from None
 
 
 def _fill(text: str, fill: Mapping[str, Any], where: str) -> str:
     for key, spec in fill.items():
         if not isinstance(spec, Mapping) or not isinstance(spec.get("text"), str) or not isinstance(spec.get("times"), int):
-            raise CatalogueError(f"{where}: fill.{key} must be {{ text = \"…\", times = N }}")
+            raise CatalogueError('must be { text = "…", times = N }', where, f"fill.{key}")
         text = text.replace("{{" + key + "}}", spec["text"] * spec["times"])
     return text
 

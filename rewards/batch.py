@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 from tqdm import tqdm
 
+from aural.errors import located
 from aural.verifiers import FieldError, Sample
 
 from .recipe import Recipe, RewardResult, RouteError
@@ -52,7 +53,7 @@ class Rejection:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return located(self.message, field=self.field)
 
 
 def read_sample(make: Callable[[], Sample]) -> Sample | Rejection:

@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from aural.errors import AuralError
 from aural.verifiers import Sample, Verdict, Verifier, make_verifier
 from aural.verifiers.schema import KINDS
 
@@ -38,14 +39,14 @@ ACCURACY = "accuracy"  # the component that says whether the answer is right (sc
 _COMPONENT_KEYS = ("verifier", "weight", "gate")
 
 
-class RecipeError(ValueError):
-    """A recipe that cannot be built; names the recipe's source and the key at fault."""
+class RecipeError(AuralError):
+    """A recipe that cannot be built; `where` is the recipe's source, `field` the key at fault."""
 
     def __init__(self, source: str, key: str, message: str):
-        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+        super().__init__(message, where=source, field=key)
 
 
-class RouteError(LookupError):
+class RouteError(AuralError, LookupError):
     """A sample that no route of the recipe covers."""
 
 

@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping
 
+from aural.errors import line_of, located
 from aural.files import atomic_write
 from aural.verifiers import FieldError, Sample
 
@@ -42,7 +43,7 @@ class LineError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        return located(self.message, line_of(self.path, self.line), self.field)
 
 
 @dataclass

@@ -42,6 +42,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from aural.errors import AuralError
+
 from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_openrlhf, settings_from_environment
 from .recipe import DEFAULT_RECIPE, Recipe, load_recipe
 
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class BadRequest(ValueError):
+class BadRequest(AuralError):
     """A request body the protocol does not allow; the message says why."""
 
 
@@ -96,14 +98,14 @@ def parse_allow(networks: Sequence[str]) -> tuple[Network, ...]:
     (IPv4Network('10.0.0.0/8'), IPv4Network('192.168.1.7/32'), IPv6Network('fd00::/8'))
     >>> parse_allow(["10.0.0.1/8"])
     Traceback (most recent call last):
-    ValueError: --allow 10.0.0.1/8: 10.0.0.1/8 has host bits set
+    aural.errors.AuralError: --allow: 10.0.0.1/8: 10.0.0.1/8 has host bits set
     """
     parsed = []
     for network in networks:
         try:
             parsed.append(ipaddress.ip_network(network))
         except ValueError as error:
-            raise ValueError(f"--allow {network}: {error}") from None
+            raise AuralError(f"{network}: {error}", field="--allow") from None
     return tuple(parsed)
 
 
@@ -113,7 +115,7 @@ def check_host(host: str, allow: Sequence[Network] | None) -> None:
     >>> check_host("127.0.0.1", None)
     >>> check_host("0.0.0.0", None)
     Traceback (most recent call last):
-    ValueError: --host 0.0.0.0 is reachable beyond this machine; name the clients allowed with --allow CIDR...
+    aural.errors.AuralError: --host: 0.0.0.0 is reachable beyond this machine; name the clients allowed with --allow CIDR...
     """
     if allow or host == "localhost":
         return
@@ -122,7 +124,7 @@ def check_host(host: str, allow: Sequence[Network] | None) -> None:
     except ValueError:
         loopback = False  # a host name: it may resolve beyond this machine
     if not loopback:
-        raise ValueError(f"--host {host} is reachable beyond this machine; name the clients allowed with --allow CIDR...")
+        raise AuralError(f"{host} is reachable beyond this machine; name the clients allowed with --allow CIDR...", field="--host")
 
 
 class AllowClients:

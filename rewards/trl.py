@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
+from aural.errors import AuralError
 from aural.verifiers import Sample
 
 from .batch import Rejection, read_sample, score_each
@@ -181,7 +182,7 @@ class BatchScorer:
                 columns: dict[str, Any]) -> Outcomes:
         """Each completion's reward result, or why it was not scored."""
         if self.label_column not in columns:
-            raise KeyError(f"the dataset has no {self.label_column!r} column for Aural's reward to read")
+            raise AuralError(f"the dataset has no {self.label_column!r} column for Aural's reward to read")
         items = tuple(read_sample(partial(self._sample, i, prompts, completions, completion_ids, columns)) for i in range(len(completions)))
         if self._last is not None and self._last[0] == items:
             return self._last[1]

@@ -26,7 +26,7 @@ from aural.verifiers import Sample
 
 from .batch import Rejection, read_sample, score_each
 from .openrlhf_samples import DEFAULT_MODALITY, parse_label, split_response
-from .recipe import DEFAULT_RECIPE, Recipe, load_recipe
+from .recipe import DEFAULT_RECIPE, Recipe, RecipeError, load_recipe
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def cached_recipe(spec: str) -> Recipe:
     """`load_recipe(spec)`, loaded once per process; a component named ``score`` would hide verl's reward."""
     recipe = load_recipe(spec)
     if SCORE in recipe.component_names():
-        raise ValueError(f"recipe {recipe.name!r}: a component named {SCORE!r} collides with verl's reward key")
+        raise RecipeError(recipe.name, SCORE, "a component of that name collides with verl's reward key")
     return recipe
 
 

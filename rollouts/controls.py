@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from aural.errors import AuralError
 from aural.policy.prompt import Prompt
 from aural.rewards.batch import score_batch
 from aural.rewards.recipe import Recipe
@@ -84,7 +85,7 @@ def audio_dependence(
     with `recipe`; one `Condition` per condition, the prompts' own clips first."""
     unknown = sorted(set(controls) - set(CONTROLS))
     if unknown:
-        raise ValueError(f"unknown control {', '.join(unknown)} (expected {', '.join(CONTROLS)})")
+        raise AuralError(f"unknown control {', '.join(unknown)} (expected {', '.join(CONTROLS)})")
     prompts = [engine.prompts.build(r.messages, r.prefill_think) for r in records]
     variants = {AUDIO: prompts, "silence": silenced(prompts), "shuffled": shuffled(prompts, seed)}
     return [_condition(name, engine, records, variants[name], recipe, settings) for name in (AUDIO, *controls)]

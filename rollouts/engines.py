@@ -15,6 +15,7 @@ from typing import Any, Protocol, Sequence
 
 import torch
 
+from aural.errors import AuralError
 from aural.policy.model import AudioPolicy, Generation
 from aural.policy.prompt import Prompt, PromptBuilder
 
@@ -126,5 +127,5 @@ def make_engine(kind: str, policy: str | Path, **options: Any) -> Engine:
     """An engine by name: ``vllm`` or ``hf``."""
     engines = {"vllm": VLLMEngine, "hf": HFEngine}
     if kind not in engines:
-        raise ValueError(f"unknown engine {kind!r}; expected one of {', '.join(engines)}")
+        raise AuralError(f"unknown engine {kind!r}; expected one of {', '.join(engines)}")
     return engines[kind](policy, **options)

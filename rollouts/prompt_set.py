@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aural.errors import AuralError, line_of
 from aural.verifiers import FieldError, Label
 
 
@@ -36,7 +37,7 @@ class PromptRecord:
     source: dict[str, Any]
 
 
-class PromptSetError(ValueError):
+class PromptSetError(AuralError):
     """A prompt line that cannot be read: ``FILE:LINE: FIELD: message``."""
 
 
@@ -51,11 +52,11 @@ def read_prompt_set(path: str | Path) -> list[PromptRecord]:
             try:
                 record = parse_prompt(json.loads(text), path.parent)
             except json.JSONDecodeError as error:
-                raise PromptSetError(f"{path}:{number}: line: invalid JSON: {error.msg}") from None
+                raise PromptSetError(f"invalid JSON: {error.msg}", line_of(path, number), "line") from None
             except FieldError as error:
-                raise PromptSetError(f"{path}:{number}: {error}") from None
+                raise PromptSetError(error.message, line_of(path, number), error.field) from None
             if record.id in seen:
-                raise PromptSetError(f"{path}:{number}: id: {record.id!r} appears twice")
+                raise PromptSetError(f"{record.id!r} appears twice", line_of(path, number), "id")
             seen.add(record.id)
             records.append(record)
     return records

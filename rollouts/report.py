@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aural.errors import line_of, located
 from aural.rewards.batch import Summary
 from aural.rewards.recipe import RewardResult
 from aural.verifiers import FieldError, Label, Verdict
@@ -186,7 +187,7 @@ def read_store(path: str | Path) -> StoreReport:
             except (ValueError, TypeError, KeyError, AttributeError) as error:
                 report.error_count += 1
                 if len(report.errors) < KEPT_ERRORS:
-                    report.errors.append(f"{path}:{number}: {error}")
+                    report.errors.append(located(str(error), line_of(path, number)))
     return report
 
 

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aural.errors import AuralError
 from aural.files import atomic_write
 
 from .stats import group_stats
@@ -26,12 +27,12 @@ class Selection:
 def select_prompts(rollouts: str | Path, k: int, low: float, high: float, out: str | Path) -> Selection:
     """Write to `out` the prompt lines (as first written) whose pass@k is within [`low`, `high`]."""
     if not 0.0 <= low <= high <= 1.0:
-        raise ValueError(f"the band must satisfy 0 <= low <= high <= 1, got {low} and {high}")
+        raise AuralError(f"must satisfy 0 <= low <= high <= 1, got {low} and {high}", field="band")
     selection, lines = Selection(), []
     for block in RolloutStore(rollouts).blocks():
         stats = group_stats(block)
         if k > stats.samples:
-            raise ValueError(f"{rollouts}: prompt {stats.prompt_id!r} has {stats.samples} samples, fewer than k={k}")
+            raise AuralError(f"prompt {stats.prompt_id!r} has {stats.samples} samples, fewer than k={k}", str(rollouts))
         score = stats.pass_at(k)
         if score < low:
             selection.below += 1

@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from aural.errors import AuralError, line_of
+
 log = logging.getLogger(__name__)
 
 
-class StoreError(ValueError):
+class StoreError(AuralError):
     """A store that is damaged other than at its end: ``FILE:LINE: message``."""
 
 
@@ -65,7 +67,7 @@ class RolloutStore:
             fits = line is not None and line["sample_index"] == len(block) and (not block or line["prompt_id"] == block[0]["prompt_id"])
             if not fits:
                 if _starts_a_block(lines[number - 1 :]) or len(lines) - number >= _samples(block, line):
-                    raise StoreError(f"{self.path}:{number}: not the next sample of a prompt; the store is damaged")
+                    raise StoreError("not the next sample of a prompt; the store is damaged", line_of(self.path, number))
                 return blocks, committed
             block.append(line)
             offset += len(raw)

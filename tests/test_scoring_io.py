@@ -9,6 +9,7 @@ import pytest
 
 from aural import Sample, Summary, load_recipe, score_batch
 from aural.cli import main
+from aural.rewards.recipe import RecipeError
 from aural.rewards.scored_jsonl import score_jsonl
 from conftest import CHOICES
 
@@ -122,6 +123,22 @@ def test_cli_score_usage_errors(tmp_path, capsys):
     source = tmp_path / "in.jsonl"
     write_lines(source, [GOOD])
     assert main(["score", str(source), "--recipe", "no-such-recipe"]) == 2
+    assert "no-such-recipe: no shipped recipe of that name" in capsys.readouterr().err
+
+
+def test_cli_debug_shows_bad_inputs_traceback_and_a_bug_is_never_bad_usage(tmp_path, monkeypatch):
+    source = tmp_path / "in.jsonl"
+    write_lines(source, [GOOD])
+    with pytest.raises(RecipeError) as raised:
+        main(["--debug", "score", str(source), "--recipe", "no-such-recipe"])
+    assert (raised.value.where, raised.value.field) == ("no-such-recipe", "")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug inside scoring")
+
+    monkeypatch.setattr("aural.cli.score_jsonl", broken)
+    with pytest.raises(RuntimeError, match="a bug inside scoring"):  # not exit 2: a bug is not the user's to fix
+        main(["score", str(source)])
 
 
 def test_cli_scores_the_bundled_examples_by_default(capsys):

@@ -92,7 +92,7 @@ def test_a_non_loopback_host_without_allow_refuses_to_start(host, capsys):
 
 def test_a_malformed_network_is_a_usage_error(capsys):
     assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--allow", "10.0.0.300/8"]) == 2
-    assert "--allow 10.0.0.300/8" in capsys.readouterr().err
+    assert "--allow: 10.0.0.300/8" in capsys.readouterr().err
 
 
 def test_ipv4_clients_of_an_ipv6_socket_match_their_ipv4_network():

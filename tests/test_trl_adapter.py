@@ -9,6 +9,7 @@ from transformers import AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer
 
 from aural import Sample, load_recipe
+from aural.errors import AuralError
 from aural.rewards.trl import reward_funcs
 from tiny_lm import build_tiny_lm
 
@@ -36,7 +37,7 @@ def test_conversational_completions_and_uncovered_samples():
     (accuracy,) = reward_funcs(audio_only).funcs
     completions = [[{"role": "assistant", "content": [{"type": "text", "text": "(B)"}]}], [{"role": "assistant", "content": "(B)"}]]
     assert accuracy(prompts=[[], []], completions=completions, label=[MCQ, MCQ], modality=["audio", "text"]) == [1.0, None]
-    with pytest.raises(KeyError, match="'answer_key'"):
+    with pytest.raises(AuralError, match="'answer_key'"):
         reward_funcs(audio_only, label_column="answer_key").funcs[0](prompts=[""], completions=["(B)"], label=[MCQ])
 
 

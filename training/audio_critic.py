@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from transformers import AutoConfig
 
+from aural.errors import AuralError
 from aural.policy.model import BUILT_IN, DTYPES, load_audio_model
 
 VALUE_HEAD = "score"  # OpenRLHF's default --ds.value_head_prefix
@@ -65,7 +66,7 @@ def critic_class(policy_class: type) -> type:
         ) -> Any:
             """Values of the action tokens (OpenRLHF's critic contract), the clip's features included."""
             if ring_attn_group is not None or packed_seq_lens is not None:
-                raise ValueError("the audio critic runs unpacked: leave --ds.packing_samples and ring attention off")
+                raise AuralError("the audio critic runs unpacked: leave --ds.packing_samples and ring attention off")
             if attention_mask is None:
                 attention_mask = torch.ones_like(input_ids)
             position_ids = attention_mask.long().cumsum(-1) - 1
@@ -90,7 +91,7 @@ def load_audio_critic(
     when `ds_config` says stage 3."""
     config = AutoConfig.from_pretrained(str(pretrain))
     if config.model_type not in BUILT_IN:
-        raise ValueError(f"{pretrain}: {config.model_type!r} is not an audio policy ({', '.join(BUILT_IN)})")
+        raise AuralError(f"{config.model_type!r} is not an audio policy ({', '.join(BUILT_IN)})", pretrain)
     zero3 = ds_config is not None and ds_config["zero_optimization"]["stage"] == 3
     if zero3:
         from transformers.integrations.deepspeed import HfDeepSpeedConfig

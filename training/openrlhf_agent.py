@@ -27,6 +27,7 @@ from openrlhf.utils.agent import AgentExecutorBase
 from transformers import AutoConfig, GenerationConfig
 from transformers.utils import GENERATION_CONFIG_NAME
 
+from aural.errors import AuralError
 from aural.policy.audio import load_audio
 from aural.policy.inputs import FEATURE_KEYS, AudioInputs
 from aural.policy.model import load_inputs, stop_token_ids
@@ -76,7 +77,7 @@ class AgentExecutor(AgentExecutorBase):
         if params.max_tokens is None:
             params.max_tokens = max(1, max_length - len(expanded))
         if len(expanded) + params.max_tokens > max_length:
-            raise ValueError(
+            raise AuralError(
                 f"prompt of {len(expanded)} tokens (audio expanded) + {params.max_tokens} new tokens exceeds "
                 f"--data.max_len {max_length}; audio prompts cannot be cut: raise --data.max_len"
             )

@@ -41,6 +41,7 @@ from typing import Any, Callable
 import torch
 from transformers import AutoConfig
 
+from aural.errors import AuralError
 from aural.policy.model import BUILT_IN, load_audio_model
 
 from .audio_critic import load_audio_critic, valuing_audio
@@ -183,7 +184,7 @@ def _audio_critic_or(build: Callable[..., Any]) -> Callable[..., Any]:
             return build(pretrain, model_type, **options)
         unsupported = [name for name in ("lora_rank", "load_in_4bit", "packing_samples") if options.get(name)]
         if unsupported:
-            raise ValueError(f"the audio critic does not support {', '.join(unsupported)}")
+            raise AuralError(f"the audio critic does not support {', '.join(unsupported)}")
         from openrlhf.utils.utils import convert_to_torch_dtype
 
         return load_audio_critic(

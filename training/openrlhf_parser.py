@@ -19,11 +19,13 @@ import os
 from datetime import datetime
 from typing import Sequence
 
+from aural.errors import AuralError
+
 MODULE = "openrlhf.cli.train_ppo_ray"
 NOT_CHECKS = ("train(args)", "args.use_ms")  # the statements that start something
 
 
-class LaunchError(ValueError):
+class LaunchError(AuralError):
     """Flags OpenRLHF rejects; the message is its parser's or its check's."""
 
 

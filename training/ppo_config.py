@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aural.errors import AuralError, MissingFile
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "policy": {"path": None},
     "run": {"output": "runs/ppo"},
@@ -43,7 +45,7 @@ REQUIRED = {("policy", "path"), ("data", "prompts")}
 PATHS = {("policy", "path"), ("data", "prompts"), ("run", "output")}
 
 
-class ConfigError(ValueError):
+class ConfigError(AuralError):
     """A config that cannot be used: ``FILE: TABLE.KEY: message``."""
 
 
@@ -68,39 +70,39 @@ def load_ppo_config(path: str | Path) -> PPOConfig:
 
     >>> load_ppo_config("/no/such.toml")
     Traceback (most recent call last):
-    FileNotFoundError: /no/such.toml: no such config
+    aural.errors.MissingFile: /no/such.toml: no such config
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such config")
+        raise MissingFile("no such config", str(path))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(str(error), str(path)) from None
     tables: dict[str, Any] = {}
     for name in raw:
         if name not in DEFAULTS and name != "openrlhf":
-            raise ConfigError(f"{path}: {name}: unknown table (expected {', '.join([*DEFAULTS, 'openrlhf'])})")
+            raise ConfigError(f"unknown table (expected {', '.join([*DEFAULTS, 'openrlhf'])})", str(path), name)
     for name, defaults in DEFAULTS.items():
         given = raw.get(name, {})
         if not isinstance(given, dict):
-            raise ConfigError(f"{path}: {name}: must be a table")
+            raise ConfigError("must be a table", str(path), name)
         for key in given:
             if key not in defaults:
-                raise ConfigError(f"{path}: {name}.{key}: unknown key (expected {', '.join(defaults)})")
+                raise ConfigError(f"unknown key (expected {', '.join(defaults)})", str(path), f"{name}.{key}")
         table = {**defaults, **given}
         for key in defaults:
             if (name, key) in REQUIRED and table[key] is None:
-                raise ConfigError(f"{path}: {name}.{key}: required")
+                raise ConfigError("required", str(path), f"{name}.{key}")
             if (name, key) in PATHS:
                 table[key] = str((path.parent / table[key]).resolve())
         tables[name] = table
     extra = raw.get("openrlhf", {})
     for flag in extra:
         if not flag.startswith("--"):
-            raise ConfigError(f"{path}: openrlhf.{flag}: flags are written as they are passed, e.g. \"--ckpt.save_steps\"")
+            raise ConfigError('flags are written as they are passed, e.g. "--ckpt.save_steps"', str(path), f"openrlhf.{flag}")
     window = tables["dynamic_filtering"]["range"]
     if window is not None and not (isinstance(window, list) and len(window) == 2 and window[0] < window[1]):
-        raise ConfigError(f"{path}: dynamic_filtering.range: must be [low, high] with low < high, got {window!r}")
+        raise ConfigError(f"must be [low, high] with low < high, got {window!r}", str(path), "dynamic_filtering.range")
     return PPOConfig(source=path, openrlhf=dict(extra), **tables)
 

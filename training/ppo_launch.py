@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aural.errors import MissingFile
 from aural.policy.prompt import PromptBuilder
 from aural.policy.sharding import Cluster, ShardingPlan, plan_sharding
 from aural.rollouts.prompt_set import read_prompt_set
@@ -43,7 +44,7 @@ def openrlhf_flags(config: PPOConfig) -> dict[str, Any]:
     if Path(policy).is_dir():
         sharding = plan_sharding(policy, cluster, tensor_parallel).openrlhf_args()
     elif tensor_parallel is None:
-        raise FileNotFoundError(f"{config.source}: policy.path: no model folder {policy}; set cluster.tensor_parallel to plan without it")
+        raise MissingFile(f"no model folder {policy}; set cluster.tensor_parallel to plan without it", str(config.source), "policy.path")
     else:
         sharding = ShardingPlan(cluster, tensor_parallel, parameters=0).openrlhf_args()
     rollout, ppo, output = config.rollout, config.ppo, Path(config.run["output"])

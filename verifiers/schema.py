@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from aural.errors import AuralError
+
 from .kinds import infer_kind
 
 MODALITIES = ("audio", "text")
@@ -13,13 +15,11 @@ FINISH_REASONS = ("stop", "length")
 KINDS = ("choice", "math", "number", "text", "asr")
 
 
-class FieldError(ValueError):
+class FieldError(AuralError):
     """A value that does not fit the data model; `field` names where it sits (``label.choices``)."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)
