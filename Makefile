@@ -3,7 +3,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test lint bench
 
 setup: $(READY)
 
@@ -36,8 +36,20 @@ demo: setup
 	$(VENV)/bin/aural demo -o build/demo
 	$(VENV)/bin/aural report build/demo/select/rollouts.jsonl -o build/demo/report --k 1
 
-test: setup
+test: setup lint
 	$(PYTHON) -m pytest
+
+# Lint and format (ruff), then types (mypy) on the public API: the `aural` package and the reward
+# core. The folders install under `aural.*` (pyproject's package-dir), a mapping mypy cannot follow,
+# so it reads them through a tree of links laid out as the imports name them.
+TYPED := build/typed
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	rm -rf $(TYPED) && mkdir -p $(TYPED)/aural
+	ln -s $(CURDIR)/aural/*.py $(TYPED)/aural/
+	for folder in examples policy rewards rollouts training verifiers; do ln -s $(CURDIR)/$$folder $(TYPED)/aural/$$folder; done
+	cd $(TYPED) && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml aural/__init__.py aural/errors.py aural/files.py aural/testing.py aural/verifiers aural/rewards
 
 bench: setup
 	$(PYTHON) benchmarks/bench_score.py

@@ -29,9 +29,9 @@ import importlib.util
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 from aural.errors import AuralError
 from aural.rewards.audit import findings_table, load_catalogue, run_audit
@@ -72,10 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.add_argument("--recipe", default=DEFAULT_RECIPE, help="a shipped recipe name or a TOML path")
     server.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)")
     server.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, help="larger bodies get 413")
-    server.add_argument("--allow", nargs="+", default=[], metavar="CIDR", help="client networks served (others get 403); required off loopback")
-    server.add_argument("--eos-tokens", nargs="+", metavar="TOKEN", help="tokens that end a response (default: AURAL_EOS_TOKENS, else the common chat templates')")
-    server.add_argument("--default-modality", choices=MODALITIES, help="for labels that name none (default: AURAL_DEFAULT_MODALITY, else audio)")
-    server.add_argument("--math-workers", type=int, default=0, help="math-check processes per server process (default: the cores shared out)")
+    server.add_argument(
+        "--allow", nargs="+", default=[], metavar="CIDR", help="client networks served (others get 403); required off loopback"
+    )
+    server.add_argument(
+        "--eos-tokens",
+        nargs="+",
+        metavar="TOKEN",
+        help="tokens that end a response (default: AURAL_EOS_TOKENS, else the common chat templates')",
+    )
+    server.add_argument(
+        "--default-modality", choices=MODALITIES, help="for labels that name none (default: AURAL_DEFAULT_MODALITY, else audio)"
+    )
+    server.add_argument(
+        "--math-workers", type=int, default=0, help="math-check processes per server process (default: the cores shared out)"
+    )
     server.set_defaults(run=_serve)
 
     path = commands.add_parser("openrlhf-reward-path", help="print the path of the OpenRLHF reward file")
@@ -84,8 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     tiny = commands.add_parser("tiny-policy", help="write the tiny random-weight Qwen2-Audio (or StepAudio2) used in tests and demos")
     tiny.add_argument("folder", help="where to write it")
     tiny.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
-    tiny.add_argument("--arch", choices=["qwen2-audio", "step-audio-2"], default="qwen2-audio", help="the architecture (step-audio-2: Step-Audio-R1's)")
-    tiny.add_argument("--audio-window", type=int, default=30, metavar="SECONDS", help="qwen2-audio: the encoder's window (Whisper's 30 s; 2 for short clips)")
+    tiny.add_argument(
+        "--arch", choices=["qwen2-audio", "step-audio-2"], default="qwen2-audio", help="the architecture (step-audio-2: Step-Audio-R1's)"
+    )
+    tiny.add_argument(
+        "--audio-window",
+        type=int,
+        default=30,
+        metavar="SECONDS",
+        help="qwen2-audio: the encoder's window (Whisper's 30 s; 2 for short clips)",
+    )
     tiny.set_defaults(run=_tiny_policy)
 
     rollout = commands.add_parser("rollout", help="sample n responses per prompt and score them")
@@ -94,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rollout.add_argument("--policy", help="a local model folder (default: the tiny policy)")
     rollout.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
     rollout.add_argument("-n", type=int, default=16, help="samples per prompt")
-    rollout.add_argument("--max-new-tokens", type=int, help=f"per sample (default {FULL_LENGTH}; {EXAMPLE_LENGTH} for the bundled examples)")
+    rollout.add_argument(
+        "--max-new-tokens", type=int, help=f"per sample (default {FULL_LENGTH}; {EXAMPLE_LENGTH} for the bundled examples)"
+    )
     rollout.add_argument("--temperature", type=float, default=1.0)
     rollout.add_argument("--top-p", type=float, default=1.0)
     rollout.add_argument("--seed", type=int, default=None)
@@ -131,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("store", help="a rollout store or any scored-sample JSONL")
     report.add_argument("-o", "--output", help="the folder to write (default: STORE's name with -report, beside it)")
     report.add_argument("--k", type=int, default=8, help="pass@k as aural select computes it")
-    report.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.125, 0.875), help="the band aural select would keep")
+    report.add_argument(
+        "--band", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.125, 0.875), help="the band aural select would keep"
+    )
     report.set_defaults(run=_report)
 
     ppo = commands.add_parser("ppo", help="train with PPO through OpenRLHF, with audio (see recipes/configs/)")
@@ -194,7 +217,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     flags = {"eos_tokens": tuple(args.eos_tokens or ()), "default_modality": args.default_modality}
     settings = ServeSettings.from_environment(
-        recipe=args.recipe, max_body_bytes=int(args.max_body_mb * 2**20), allow=tuple(args.allow), math_workers=args.math_workers,
+        recipe=args.recipe,
+        max_body_bytes=int(args.max_body_mb * 2**20),
+        allow=tuple(args.allow),
+        math_workers=args.math_workers,
         **{name: value for name, value in flags.items() if value},
     )
     serve(settings, args.host, args.port, args.workers, on_ready=ready)
@@ -298,12 +324,16 @@ def _select(args: argparse.Namespace) -> int:
 
     low, high = args.band
     chosen = select_prompts(args.rollouts, args.k, low, high, args.output)
-    print(plain_table([
-        (f"pass@{args.k}", "prompts"),
-        (f"below {low:g}", str(chosen.below)),
-        (f"in [{low:g}, {high:g}]", str(chosen.inside)),
-        (f"above {high:g}", str(chosen.above)),
-    ]))
+    print(
+        plain_table(
+            [
+                (f"pass@{args.k}", "prompts"),
+                (f"below {low:g}", str(chosen.below)),
+                (f"in [{low:g}, {high:g}]", str(chosen.inside)),
+                (f"above {high:g}", str(chosen.above)),
+            ]
+        )
+    )
     print(f"kept {chosen.inside} prompts in {args.output}")
     return 0
 

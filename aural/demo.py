@@ -31,9 +31,10 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aural.errors import AuralError
 from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
@@ -73,9 +74,22 @@ class DemoSettings:
     def quick(cls, seed: int = 0) -> DemoSettings:
         """A few steps of each stage on a few prompts: the stages connect, nothing is learnt."""
         return cls(
-            seed=seed, train_per_task=16, cold_start_per_task=4, heldout_per_task=4, validation_prompts=4, sft_batch=8, sft_max_steps=2,
-            sft_check_every=1, selection_per_task=4, selection_k=2, band=(0.0, 1.0), ppo_steps=2, ppo_prompts_per_step=2,
-            ppo_samples=2, max_new_tokens=12, scaling_budgets=(0, 4),
+            seed=seed,
+            train_per_task=16,
+            cold_start_per_task=4,
+            heldout_per_task=4,
+            validation_prompts=4,
+            sft_batch=8,
+            sft_max_steps=2,
+            sft_check_every=1,
+            selection_per_task=4,
+            selection_k=2,
+            band=(0.0, 1.0),
+            ppo_steps=2,
+            ppo_prompts_per_step=2,
+            ppo_samples=2,
+            max_new_tokens=12,
+            scaling_budgets=(0, 4),
         )
 
 
@@ -182,9 +196,7 @@ def _mgrd(folder: Path, policy: Path, train: Path, settings: DemoSettings) -> di
     prompts = PromptBuilder.from_pretrained(policy)
     rng = random.Random(settings.seed)
     records = read_prompt_set(train)[: 2 * settings.cold_start_per_task]
-    candidates = [
-        (r, prompts.render(r.messages, r.prefill_think)[0], [text for _, text in teacher_chains(r.source, rng)]) for r in records
-    ]
+    candidates = [(r, prompts.render(r.messages, r.prefill_think)[0], [text for _, text in teacher_chains(r.source, rng)]) for r in records]
     store_candidates(folder / "candidates.jsonl", candidates, load_recipe("mgrd"))
     report = distill(folder / "candidates.jsonl", folder / "sft.jsonl", prompts.think_open)
     print(report_table(report))
@@ -199,8 +211,12 @@ def _sft(folder: Path, policy_dir: Path, examples: Path, validation: Path, setti
 
     policy = AudioPolicy.from_pretrained(policy_dir)
     sft = SFTSettings(
-        lr=settings.sft_lr, batch_size=settings.sft_batch, max_steps=settings.sft_max_steps,
-        check_every=settings.sft_check_every, max_new_tokens=settings.max_new_tokens, seed=settings.seed,
+        lr=settings.sft_lr,
+        batch_size=settings.sft_batch,
+        max_steps=settings.sft_max_steps,
+        check_every=settings.sft_check_every,
+        max_new_tokens=settings.max_new_tokens,
+        seed=settings.seed,
     )
     stop = train_sft(policy, read_examples(examples), read_prompt_set(validation), sft)
     save_trained(policy.model, policy_dir, folder / "model")
@@ -219,13 +235,25 @@ def _select(folder: Path, policy: Path, prompts: Path, settings: DemoSettings) -
     folder.mkdir(parents=True)
     sampling = SamplingSettings(n=settings.selection_k, max_new_tokens=settings.max_new_tokens, seed=settings.seed)
     tokenizer = AutoTokenizer.from_pretrained(policy)
-    rollouts = run_rollouts(prompts, folder / "rollouts.jsonl", pool_factory("hf", str(policy), 1, 1, prompts_per_task=64),
-                            sampling, load_recipe(DEFAULT_RECIPE), tokenizer, progress=False)
+    rollouts = run_rollouts(
+        prompts,
+        folder / "rollouts.jsonl",
+        pool_factory("hf", str(policy), 1, 1, prompts_per_task=64),
+        sampling,
+        load_recipe(DEFAULT_RECIPE),
+        tokenizer,
+        progress=False,
+    )
     low, high = settings.band
     chosen = select_prompts(folder / "rollouts.jsonl", 1, low, high, folder / "prompts.jsonl")
     k = settings.selection_k
     return {
-        "prompts": rollouts.prompts, "k": k, "band": [low, high], "below": chosen.below, "inside": chosen.inside, "above": chosen.above,
+        "prompts": rollouts.prompts,
+        "k": k,
+        "band": [low, high],
+        "below": chosen.below,
+        "inside": chosen.inside,
+        "above": chosen.above,
         "mean_pass_at_1": round(sum(g.pass_at(1) for g in rollouts.groups) / len(rollouts.groups), 4),
         f"mean_pass_at_{k}": round(sum(g.pass_at(k) for g in rollouts.groups) / len(rollouts.groups), 4),
     }
@@ -241,10 +269,27 @@ def _ppo(folder: Path, policy: Path, prompts: Path, settings: DemoSettings, say:
     if not records:
         raise AuralError("data selection kept no prompt: nothing to train PPO on", str(prompts))
     random.Random(settings.seed).shuffle(records)
-    ppo = CPUPPO(policy, CPUPPOSettings(n=settings.ppo_samples, max_new_tokens=settings.max_new_tokens, actor_lr=settings.ppo_actor_lr,
-                                        steps=settings.ppo_steps, recipe=DEFAULT_RECIPE), seed=settings.seed)
-    rows = train(ppo, records, settings.ppo_steps, settings.ppo_prompts_per_step, folder / "log.jsonl",
-                 lambda row: say(f"  ppo step {row['step']}: reward {row['mean_reward']:.3f} accuracy {row['mean_accuracy']:.3f} ({row['seconds']:.1f} s)"))
+    ppo = CPUPPO(
+        policy,
+        CPUPPOSettings(
+            n=settings.ppo_samples,
+            max_new_tokens=settings.max_new_tokens,
+            actor_lr=settings.ppo_actor_lr,
+            steps=settings.ppo_steps,
+            recipe=DEFAULT_RECIPE,
+        ),
+        seed=settings.seed,
+    )
+    rows = train(
+        ppo,
+        records,
+        settings.ppo_steps,
+        settings.ppo_prompts_per_step,
+        folder / "log.jsonl",
+        lambda row: say(
+            f"  ppo step {row['step']}: reward {row['mean_reward']:.3f} accuracy {row['mean_accuracy']:.3f} ({row['seconds']:.1f} s)"
+        ),
+    )
     save_trained(ppo.actor.model, policy, folder / "model")
     return {"steps": rows, "prompts": len(records)}
 
@@ -262,7 +307,11 @@ def evaluate_stage(policy: Path, heldout: Path, settings: DemoSettings) -> dict[
         sampling = SamplingSettings(n=1, max_new_tokens=settings.max_new_tokens, temperature=temperature, seed=settings.seed)
         conditions = audio_dependence(engine, records, recipe, sampling, CONDITIONS[1:], settings.seed)
         results[_decoding(temperature)] = {
-            c.name: {"accuracy": round(c.accuracy, 4), "reward": round(c.mean_reward, 4), "format": round(c.components.get("format", 0.0), 4)}
+            c.name: {
+                "accuracy": round(c.accuracy, 4),
+                "reward": round(c.mean_reward, 4),
+                "format": round(c.components.get("format", 0.0), 4),
+            }
             for c in conditions
         }
     engine.close()
@@ -298,8 +347,11 @@ def check_bars(report: dict[str, Any], bars: dict[str, float]) -> dict[str, dict
         "ppo audio - shuffled accuracy": greedy["ppo"]["audio"]["accuracy"] - greedy["ppo"]["shuffled"]["accuracy"],
     }
     return {
-        name: {"value": round(measured[name], 4), "bound": bound,
-               "holds": measured[name] <= bound if name.endswith("(at most)") else measured[name] >= bound}
+        name: {
+            "value": round(measured[name], 4),
+            "bound": bound,
+            "holds": measured[name] <= bound if name.endswith("(at most)") else measured[name] >= bound,
+        }
         for name, bound in bars.items()
     }
 
@@ -309,8 +361,15 @@ def demo_table(report: dict[str, Any]) -> str:
     rows = [("stage", "decoding", "accuracy: audio", "silence", "shuffled", "reward (audio)", "format (audio)")]
     for stage in STAGES:
         for decoding, conditions in report["evaluation"][stage].items():
-            rows.append((stage, decoding, *(f"{conditions[c]['accuracy']:.3f}" for c in CONDITIONS),
-                         f"{conditions['audio']['reward']:.3f}", f"{conditions['audio']['format']:.3f}"))
+            rows.append(
+                (
+                    stage,
+                    decoding,
+                    *(f"{conditions[c]['accuracy']:.3f}" for c in CONDITIONS),
+                    f"{conditions['audio']['reward']:.3f}",
+                    f"{conditions['audio']['format']:.3f}",
+                )
+            )
     mgrd, sft, chosen, ppo = report["mgrd"], report["sft"], report["selection"], report["ppo"]
     steps, k = ppo["steps"], chosen["k"]
     lines = [
@@ -324,9 +383,13 @@ def demo_table(report: dict[str, Any]) -> str:
         f"ppo: {len(steps)} steps on {ppo['prompts']} prompts, mean reward {steps[0]['mean_reward']:.3f} -> {steps[-1]['mean_reward']:.3f}",
         "scaling: " + ", ".join(f"budget {r['budget']}: {r['accuracy']:.3f}" for r in report["scaling"]),
         "",
-        plain_table([("bar", "measured", "bound", "holds")] + [
-            (name, f"{bar['value']:.3f}", f"{bar['bound']:.2f}", "yes" if bar["holds"] else "NO") for name, bar in report["bars"].items()
-        ]),
+        plain_table(
+            [("bar", "measured", "bound", "holds")]
+            + [
+                (name, f"{bar['value']:.3f}", f"{bar['bound']:.2f}", "yes" if bar["holds"] else "NO")
+                for name, bar in report["bars"].items()
+            ]
+        ),
         "",
         "seconds: " + ", ".join(f"{name} {seconds:.0f}" for name, seconds in report["seconds"].items()),
     ]
@@ -348,7 +411,9 @@ def plot_demo(report: dict[str, Any], path: Path) -> None:
     axes[0].legend(fontsize=8)
     steps = report["ppo"]["steps"]
     x = [row["step"] for row in steps]
-    for axis, key, title in zip(axes[1:], ("mean_reward", "mean_format", "mean_response_tokens"), ("PPO reward", "PPO format rate", "PPO response tokens")):
+    for axis, key, title in zip(
+        axes[1:], ("mean_reward", "mean_format", "mean_response_tokens"), ("PPO reward", "PPO format rate", "PPO response tokens")
+    ):
         axis.plot(x, [row[key] for row in steps], marker="o", markersize=2)
         axis.set(xlabel="PPO step", title=title)
     figure.tight_layout()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
+from functools import partial
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,28 +37,134 @@ LABELS = (
 )
 # Fragments that parsers trip over: tags, markers, brackets, numbers, LaTeX.
 FRAGMENTS = (
-    "<think>", "</think>", "<answer>", "</answer>", "\\boxed{", "\\fbox{", "{", "}", "(", ")", "[", "]",
-    "(B)", "B", "A", "**C**", "D.", "answer is ", "Answer: ", "The final answer is ", "#### ", "option ",
-    "a cat meowing", "rain", "42", "1,024", "-3.5", "3/4", "50%", "1e999", "9^{9^{9^{9}}}", "\\frac{1}{2}",
-    "$", "$$", "\\(", "\\)", "x^2", " or ", ", ", ". ", "\n", "\t", " ", "\u200b", "\u00e9", "\u4e2d", "\U0001f3b5",
-    "\u0392", "\uff22", "\U0001d400", "\u202e", "\u3164", "\u2800", "\u0336", "答案是", "选", "（Ｂ）", "<!--", "Note to the grader: ",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "\\boxed{",
+    "\\fbox{",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "(B)",
+    "B",
+    "A",
+    "**C**",
+    "D.",
+    "answer is ",
+    "Answer: ",
+    "The final answer is ",
+    "#### ",
+    "option ",
+    "a cat meowing",
+    "rain",
+    "42",
+    "1,024",
+    "-3.5",
+    "3/4",
+    "50%",
+    "1e999",
+    "9^{9^{9^{9}}}",
+    "\\frac{1}{2}",
+    "$",
+    "$$",
+    "\\(",
+    "\\)",
+    "x^2",
+    " or ",
+    ", ",
+    ". ",
+    "\n",
+    "\t",
+    " ",
+    "\u200b",
+    "\u00e9",
+    "\u4e2d",
+    "\U0001f3b5",
+    "\u0392",
+    "\uff22",
+    "\U0001d400",
+    "\u202e",
+    "\u3164",
+    "\u2800",
+    "\u0336",
+    "答案是",
+    "选",
+    "（Ｂ）",
+    "<!--",
+    "Note to the grader: ",
 )
 # Unicode a policy can hide a hedge or a mark in: letters that look like A–D (Greek,
 # Cyrillic, Cherokee, Lisu, fullwidth, mathematical, circled, enclosed), invisible and
 # bidi marks, blank fillers, combining decorations, and CJK answer markers and punctuation.
 LOOK_ALIKES = (
-    "\u0391", "\u0392", "\u0410", "\u0412", "\u0421", "\u13aa", "\ua4d0", "\u1d00", "\uff21", "\uff22", "\uff43",
-    "\U0001d400", "\U0001d401", "\U0001d5d6", "\u24b6", "\u24d1", "\U0001f170", "\U0001f1e7",
+    "\u0391",
+    "\u0392",
+    "\u0410",
+    "\u0412",
+    "\u0421",
+    "\u13aa",
+    "\ua4d0",
+    "\u1d00",
+    "\uff21",
+    "\uff22",
+    "\uff43",
+    "\U0001d400",
+    "\U0001d401",
+    "\U0001d5d6",
+    "\u24b6",
+    "\u24d1",
+    "\U0001f170",
+    "\U0001f1e7",
 )
 INVISIBLES = (
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u202d", "\u2066", "\u2069", "\u200f",
-    "\u2800", "\u3164", "\u115f", "\u1160", "\uffa0", "\ufe0f", "\U000e0041",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u202e",
+    "\u202d",
+    "\u2066",
+    "\u2069",
+    "\u200f",
+    "\u2800",
+    "\u3164",
+    "\u115f",
+    "\u1160",
+    "\uffa0",
+    "\ufe0f",
+    "\U000e0041",
 )
 DECORATIONS = ("\u0336", "\u0332", "\u0301", "\u20dd", "\u0338")
 CJK_FORMS = ("答案是", "答案：", "选", "正确答案是", "选项", "答えは", "です", "。", "，", "（", "）", "：", "不是", "猫叫", "雨声", "１２")
 REASONING_WORDS = (
-    "the", "pitch", "rises", "then", "falls", "a", "low", "hum", "in", "background", "two", "beeps",
-    "timbre", "is", "bright", "so", "it", "sounds", "like", "rain", "not", "speech",
+    "the",
+    "pitch",
+    "rises",
+    "then",
+    "falls",
+    "a",
+    "low",
+    "hum",
+    "in",
+    "background",
+    "two",
+    "beeps",
+    "timbre",
+    "is",
+    "bright",
+    "so",
+    "it",
+    "sounds",
+    "like",
+    "rain",
+    "not",
+    "speech",
 )
 
 
@@ -69,9 +176,7 @@ def reasonings() -> st.SearchStrategy[str]:
 def final_answers() -> st.SearchStrategy[str]:
     """A final answer in one of the forms models write."""
     target = st.sampled_from(["A", "B", "C", "D", "42", "1,024", "rain on a roof", r"\frac{1}{2}", "a bell", "3.5"])
-    forms = st.sampled_from(
-        ["{}", "({})", "{}.", "**{}**", "\\boxed{{{}}}", "<answer>{}</answer>", "Answer: {}", "The answer is {}."]
-    )
+    forms = st.sampled_from(["{}", "({})", "{}.", "**{}**", "\\boxed{{{}}}", "<answer>{}</answer>", "Answer: {}", "The answer is {}."])
     return st.builds(lambda form, value: form.format(value), forms, target)
 
 
@@ -79,8 +184,11 @@ def adversarial_unicode() -> st.SearchStrategy[str]:
     """Final answers dressed in look-alike letters, invisible and bidi marks, decorations
     and CJK markers: what a policy hunting for a loophole in the reading of letters writes."""
     piece = st.one_of(
-        st.sampled_from(LOOK_ALIKES), st.sampled_from(INVISIBLES), st.sampled_from(DECORATIONS),
-        st.sampled_from(CJK_FORMS), st.sampled_from(["A", "B", "C", "D", "(B)", " or ", " ", "not ", "answer is "]),
+        st.sampled_from(LOOK_ALIKES),
+        st.sampled_from(INVISIBLES),
+        st.sampled_from(DECORATIONS),
+        st.sampled_from(CJK_FORMS),
+        st.sampled_from(["A", "B", "C", "D", "(B)", " or ", " ", "not ", "answer is "]),
     )
     answer = st.lists(piece, min_size=1, max_size=30).map("".join)
     reasoning = st.one_of(reasonings(), st.lists(st.sampled_from(INVISIBLES), max_size=20).map("".join))
@@ -122,9 +230,7 @@ def responses() -> st.SearchStrategy[str]:
     return st.one_of(well_formed(), hedged(), adversarial_unicode(), tag_soups(), st.text(), very_long())
 
 
-def samples(
-    labels: st.SearchStrategy[Label] | None = None, texts: st.SearchStrategy[str] | None = None
-) -> st.SearchStrategy[Sample]:
+def samples(labels: st.SearchStrategy[Label] | None = None, texts: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Sample]:
     """Samples of either modality, with or without a pre-filled ``<think>`` prompt, some truncated;
     responses from `texts` (default: `responses`)."""
     return st.builds(
@@ -167,9 +273,7 @@ def check_verifier(
         assert isinstance(first.score, (int, float)) and not math.isnan(first.score), f"score {first.score!r}"
         assert 0.0 <= first.score <= 1.0, f"score {first.score} outside [0, 1] (reason {first.reason!r})"
         assert isinstance(first.reason, str) and first.reason, f"reason {first.reason!r} is not a non-empty string"
-        assert declared is None or first.reason in declared, (
-            f"reason {first.reason!r} is not among the declared {sorted(declared)}"
-        )
+        assert declared is None or first.reason in declared, f"reason {first.reason!r} is not among the declared {sorted(declared)}"
         second = verifier(sample)
         assert first == second, f"not deterministic: {first} then {second}"
 
@@ -178,9 +282,7 @@ def check_verifier(
         assert_linear_time(verifier)
 
 
-def assert_linear_time(
-    verifier: Callable[[Sample], Verdict], size: int = 2_000, growth: int = 8, slack: float = 4.0
-) -> None:
+def assert_linear_time(verifier: Callable[[Sample], Verdict], size: int = 2_000, growth: int = 8, slack: float = 4.0) -> None:
     """Assert that growing the response `growth`-fold grows the verifier's time
     at most `slack` x `growth`-fold, for every fragment in `FRAGMENTS` repeated
     as the whole response and inside the think block, against one label of each kind.
@@ -194,9 +296,9 @@ def assert_linear_time(
         for where in ("{}", "<think>{}</think>B"):
             for label in one_per_kind:
 
-                def run(chars: int, repeats: int = 3) -> float:
+                def run(chars: int, repeats: int = 3, where: str = where, fragment: str = fragment, label: Label = label) -> float:
                     response = where.format(fragment * max(1, chars // len(fragment)))
-                    return _best_time(verifier, lambda: Sample(response, label, "audio"), repeats)
+                    return _best_time(verifier, partial(Sample, response, label, "audio"), repeats)
 
                 if run(size * growth, repeats=1) < 0.001:
                     continue

@@ -21,7 +21,13 @@ from aural.rollouts.report_page import write_report
 
 GROUP = 16
 REASONING = "The first tone sits low and steady; the second rises in pitch and ends higher. " * 16
-REASONS = [("ok", "ok", 1.0), ("wrong", "ok", 0.2), ("multiple_answers", "ok", 0.2), ("ok", "empty_think", 0.8), ("no_answer", "no_think", 0.0)]
+REASONS = [
+    ("ok", "ok", 1.0),
+    ("wrong", "ok", 0.2),
+    ("multiple_answers", "ok", 0.2),
+    ("ok", "empty_think", 0.8),
+    ("no_answer", "no_think", 0.0),
+]
 
 
 def make_store(path: Path, lines: int, seed: int = 0) -> None:
@@ -35,7 +41,10 @@ def make_store(path: Path, lines: int, seed: int = 0) -> None:
             truncated = chance.random() < 0.03
             reasoning = REASONING[: chance.randrange(0, len(REASONING))]
             record = {
-                "id": f"p{prompt}-s{sample}", "prompt_id": f"p{prompt}", "sample_index": sample, "samples": GROUP,
+                "id": f"p{prompt}-s{sample}",
+                "prompt_id": f"p{prompt}",
+                "sample_index": sample,
+                "samples": GROUP,
                 "prompt": "<|im_start|>user\n<|audio_bos|><|AUDIO|><|audio_eos|>\nWhich tone is higher?<|im_end|>\n<|im_start|>assistant\n",
                 "response": f"<think>{reasoning}</think>The answer is (B).",
                 "modality": "audio" if prompt % 4 else "text",
@@ -46,8 +55,11 @@ def make_store(path: Path, lines: int, seed: int = 0) -> None:
                     "accuracy": {"score": float(accuracy == "ok"), "reason": accuracy, "extracted": "B"},
                     "format": {"score": float(form == "ok"), "reason": "truncated" if truncated else form, "extracted": None},
                 },
-                "prompt_tokens": 40, "response_tokens": 10240 if truncated else len(reasoning) // 4 + 8,
-                "reasoning_tokens": len(reasoning) // 4, "engine": "vllm", "seconds": 1.0,
+                "prompt_tokens": 40,
+                "response_tokens": 10240 if truncated else len(reasoning) // 4 + 8,
+                "reasoning_tokens": len(reasoning) // 4,
+                "engine": "vllm",
+                "seconds": 1.0,
             }
             out.write(json.dumps(record) + "\n")
 
@@ -72,13 +84,18 @@ def main() -> None:
         written = write_report(report, Path(folder) / "report")
         drawn, drawn_cpu = time.perf_counter() - start, time.process_time() - cpu
         page = written.html.stat().st_size
-    print(plain_table([
-        ("step", "seconds", "CPU seconds", "lines/s"),
-        ("the floor: json.loads of every line, nothing else", f"{floor:.2f}", f"{floor_cpu:.2f}", f"{args.lines / floor:,.0f}"),
-        (f"read {args.lines:,} lines ({size / 2**20:.0f} MB)", f"{read:.2f}", f"{read_cpu:.2f}", f"{args.lines / read:,.0f}"),
-        (f"draw {len(written.figures)} figures, write the page ({page / 2**10:.0f} KB)", f"{drawn:.2f}", f"{drawn_cpu:.2f}", ""),
-        ("total", f"{read + drawn:.2f}", f"{read_cpu + drawn_cpu:.2f}", f"{args.lines / (read + drawn):,.0f}"),
-    ], f"aural report on a generated store of {args.lines:,} lines (CPU seconds: this process's, on a shared machine)"))
+    print(
+        plain_table(
+            [
+                ("step", "seconds", "CPU seconds", "lines/s"),
+                ("the floor: json.loads of every line, nothing else", f"{floor:.2f}", f"{floor_cpu:.2f}", f"{args.lines / floor:,.0f}"),
+                (f"read {args.lines:,} lines ({size / 2**20:.0f} MB)", f"{read:.2f}", f"{read_cpu:.2f}", f"{args.lines / read:,.0f}"),
+                (f"draw {len(written.figures)} figures, write the page ({page / 2**10:.0f} KB)", f"{drawn:.2f}", f"{drawn_cpu:.2f}", ""),
+                ("total", f"{read + drawn:.2f}", f"{read_cpu + drawn_cpu:.2f}", f"{args.lines / (read + drawn):,.0f}"),
+            ],
+            f"aural report on a generated store of {args.lines:,} lines (CPU seconds: this process's, on a shared machine)",
+        )
+    )
 
 
 if __name__ == "__main__":

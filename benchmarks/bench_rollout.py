@@ -95,7 +95,9 @@ def main() -> int:
     rows = [("path", "tokens", "seconds", "tokens/s")]
     rows.append(("(a) bare vLLM LLM.generate", str(bare_tokens), f"{bare_seconds:.1f}", f"{bare_tokens / bare_seconds:.0f}"))
     rows.append(("(b) aural rollout (Ray + score + store)", str(ours_tokens), f"{ours_seconds:.1f}", f"{ours_tokens / ours_seconds:.0f}"))
-    rows.append((f"long: 1 prompt x n={N} x {args.long_tokens}", str(long_tokens), f"{long_seconds:.1f}", f"{long_tokens / long_seconds:.0f}"))
+    rows.append(
+        (f"long: 1 prompt x n={N} x {args.long_tokens}", str(long_tokens), f"{long_seconds:.1f}", f"{long_tokens / long_seconds:.0f}")
+    )
     print(plain_table(rows, title))
     print()
     ratio = (ours_tokens / ours_seconds) / (bare_tokens / bare_seconds)

@@ -49,11 +49,17 @@ def problem(index: int) -> tuple[str, list[str], list[str]]:
     k = index // 8 + 2
     shapes = [
         (f"{7 * k}", [f"{7 * k}", f"{7 * k}.0"], [f"{7 * k + 1}", f"{14 * k}"]),
-        (rf"\frac{{{k}}}{{{k + 1}}}", [rf"\frac{{{k}}}{{{k + 1}}}", rf"\dfrac{{{2 * k}}}{{{2 * k + 2}}}"],
-         [rf"\frac{{{k + 1}}}{{{k}}}", rf"\frac{{{k - 1}}}{{{k + 1}}}"]),
+        (
+            rf"\frac{{{k}}}{{{k + 1}}}",
+            [rf"\frac{{{k}}}{{{k + 1}}}", rf"\dfrac{{{2 * k}}}{{{2 * k + 2}}}"],
+            [rf"\frac{{{k + 1}}}{{{k}}}", rf"\frac{{{k - 1}}}{{{k + 1}}}"],
+        ),
         (rf"{k}\sqrt{{2}}", [rf"{k}\sqrt{{2}}", rf"\sqrt{{{2 * k * k}}}"], [rf"{k}\sqrt{{3}}", f"{2 * k}"]),
-        (rf"\frac{{\sqrt{{3}}}}{{{k}}}", [rf"\frac{{\sqrt{{3}}}}{{{k}}}", rf"\frac{{3}}{{{k}\sqrt{{3}}}}"],
-         [rf"\frac{{1}}{{{k}}}", r"\sqrt{3}"]),
+        (
+            rf"\frac{{\sqrt{{3}}}}{{{k}}}",
+            [rf"\frac{{\sqrt{{3}}}}{{{k}}}", rf"\frac{{3}}{{{k}\sqrt{{3}}}}"],
+            [rf"\frac{{1}}{{{k}}}", r"\sqrt{3}"],
+        ),
         (rf"{k}\pi", [rf"{k}\pi", rf"\pi \cdot {k}"], [rf"{k + 1}\pi", rf"\frac{{{k}}}{{\pi}}"]),
         (f"x^2+{k}", [f"x^2+{k}", f"{k}+x^2"], [f"x^2-{k}", f"x+{k}"]),
         (f"({k},{k + 3})", [f"({k},{k + 3})", rf"\left({k}, {k + 3}\right)"], [f"({k},{k + 4})", f"[{k},{k + 3}]"]),
@@ -88,8 +94,13 @@ def make_rollouts(path: Path, samples: int) -> None:
                 words.append(sentence)
                 size += len(sentence) + 1
             response = "<think>" + " ".join(words) + f"</think>The final answer is $\\boxed{{{answer}}}$."
-            record = {"id": f"p{index // GROUP}-s{index % GROUP}", "response": response, "modality": "audio",
-                      "label": {"answer": gold, "kind": "math"}, "finish_reason": "stop"}
+            record = {
+                "id": f"p{index // GROUP}-s{index % GROUP}",
+                "response": response,
+                "modality": "audio",
+                "label": {"answer": gold, "kind": "math"},
+                "finish_reason": "stop",
+            }
             out.write(json.dumps(record) + "\n")
 
 
@@ -156,8 +167,7 @@ def pool_throughput(pool: MathPool, pairs: list[tuple[str, str]], rounds: int = 
 def timeout_check(timeout_s: float) -> list[tuple[str, str]]:
     pool = MathPool()
 
-    pairs = [(f"${gold}$", f"${s}$") for gold, spellings, wrong in map(problem, range(100, 164))
-             for s in spellings + wrong]
+    pairs = [(f"${gold}$", f"${s}$") for gold, spellings, wrong in map(problem, range(100, 164)) for s in spellings + wrong]
     pool_throughput(pool, pairs, rounds=2)  # sympy's caches fill over the first rounds
     before = pool_throughput(pool, pairs, rounds=5)
     start = time.perf_counter()
@@ -168,10 +178,18 @@ def timeout_check(timeout_s: float) -> list[tuple[str, str]]:
     after = pool_throughput(pool, pairs, rounds=5)
     pool.close()
     return [
-        ("never-ending answer", f"{result.status} after {returned_after:.2f} s", f"limit {timeout_s + 0.5:.1f} s",
-         "ok" if result.status == "timeout" and returned_after <= timeout_s + 0.5 else "MISSED"),
-        ("checks/s before, during refill, after (median of 5)", f"{before:.0f}, {during:.0f}, {after:.0f}",
-         "after >= 0.9 x before", f"{after / before:.2f}"),
+        (
+            "never-ending answer",
+            f"{result.status} after {returned_after:.2f} s",
+            f"limit {timeout_s + 0.5:.1f} s",
+            "ok" if result.status == "timeout" and returned_after <= timeout_s + 0.5 else "MISSED",
+        ),
+        (
+            "checks/s before, during refill, after (median of 5)",
+            f"{before:.0f}, {during:.0f}, {after:.0f}",
+            "after >= 0.9 x before",
+            f"{after / before:.2f}",
+        ),
     ]
 
 
@@ -203,16 +221,22 @@ def main() -> int:
     rows.append(("(c) floor: read + find tags", f"{floor_s:.3f}", f"{n / floor_s:.0f}", "-"))
     rows.append(("(d) aural score: read, score, write", f"{cli_s:.3f}", f"{n / cli_s:.0f}", f"{sum(written) / n:.4f}"))
     print(plain_table(rows, f"{n} responses, {megabytes:.1f} MB of JSONL, {GROUP} samples per prompt, best of {args.repeats}"))
-    print(f"\nrewards equal in (a) and (b): {agree} of {n}; written by (d) as (a) scored them: {sum(w == a for w, a in zip(written, aural))} of {n}")
+    print(
+        f"\nrewards equal in (a) and (b): {agree} of {n}; written by (d) as (a) scored them: {sum(w == a for w, a in zip(written, aural))} of {n}"
+    )
     print()
     print(plain_table([("check", "measured", "target", "result"), *timeout_check(args.timeout_s)]))
     print()
-    print(plain_table([
-        ("ratio", "value", "target"),
-        ("(b) / (a): aural speed-up over trl", f"{trl_s / aural_s:.1f}x", ">= 10x"),
-        ("(a) / (c): aural cost over the floor", f"{aural_s / floor_s:.2f}x", "<= 3x"),
-        ("(b) / (d): aural score, end to end, over trl", f"{trl_s / cli_s:.1f}x", ">= 10x"),
-    ]))
+    print(
+        plain_table(
+            [
+                ("ratio", "value", "target"),
+                ("(b) / (a): aural speed-up over trl", f"{trl_s / aural_s:.1f}x", ">= 10x"),
+                ("(a) / (c): aural cost over the floor", f"{aural_s / floor_s:.2f}x", "<= 3x"),
+                ("(b) / (d): aural score, end to end, over trl", f"{trl_s / cli_s:.1f}x", ">= 10x"),
+            ]
+        )
+    )
     return 0
 
 

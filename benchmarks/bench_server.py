@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 import aiohttp
+from bench_score import GROUP, make_rollouts, read_lines
 
 from aural import load_recipe
 from aural.rewards.openrlhf_samples import score_openrlhf
 from aural.rewards.table import plain_table
-from bench_score import GROUP, make_rollouts, read_lines
 
 PROMPT = "<|im_start|>user\n<|audio_bos|><|AUDIO|><|audio_eos|>\nSolve the problem you hear.<|im_end|>\n<|im_start|>assistant\n"
 
@@ -41,11 +41,13 @@ def make_batches(count: int) -> list[dict]:
     batches = []
     for start in range(0, len(records), GROUP):
         group = records[start : start + GROUP]
-        batches.append({
-            "query": [PROMPT + r["response"] + "<|im_end|>" for r in group],
-            "prompts": [PROMPT] * len(group),
-            "labels": [json.dumps({**r["label"], "modality": r["modality"]}) for r in group],
-        })
+        batches.append(
+            {
+                "query": [PROMPT + r["response"] + "<|im_end|>" for r in group],
+                "prompts": [PROMPT] * len(group),
+                "labels": [json.dumps({**r["label"], "modality": r["modality"]}) for r in group],
+            }
+        )
     return batches
 
 

@@ -33,7 +33,11 @@ def seconds(policy: AudioPolicy, inputs: dict, tokens: int, use_cache: bool) -> 
         start = time.perf_counter()
         with torch.inference_mode():
             policy.model.generate(
-                **inputs, do_sample=False, max_new_tokens=tokens, min_new_tokens=tokens, use_cache=use_cache,
+                **inputs,
+                do_sample=False,
+                max_new_tokens=tokens,
+                min_new_tokens=tokens,
+                use_cache=use_cache,
                 pad_token_id=policy.tokenizer.pad_token_id,
             )
         times.append(time.perf_counter() - start)
@@ -54,10 +58,15 @@ def main() -> None:
         for tokens in args.lengths:
             cached = seconds(policy, inputs, tokens, use_cache=True)
             uncached = seconds(policy, inputs, tokens, use_cache=False) if tokens <= args.uncached_up_to else None
-            rows.append((
-                str(tokens), f"{cached:.2f}", f"{1000 * cached / tokens:.1f}",
-                "-" if uncached is None else f"{uncached:.2f}", "-" if uncached is None else f"{1000 * uncached / tokens:.1f}",
-            ))
+            rows.append(
+                (
+                    str(tokens),
+                    f"{cached:.2f}",
+                    f"{1000 * cached / tokens:.1f}",
+                    "-" if uncached is None else f"{uncached:.2f}",
+                    "-" if uncached is None else f"{1000 * uncached / tokens:.1f}",
+                )
+            )
     print(f"prompt tokens: {inputs['input_ids'].shape[1]} (a 5 s clip: 63 audio tokens); one CPU thread")
     print(plain_table([("new tokens", "cached s", "ms/token", "uncached s", "ms/token"), *rows]))
 

@@ -65,8 +65,12 @@ def pitch_example(rng: random.Random, first_is_higher: bool) -> tuple[np.ndarray
     high = low * rng.uniform(2.0, 3.0)  # 400-900 Hz: every high tone above every low one
     first, second = (high, low) if first_is_higher else (low, high)
     length = rng.uniform(0.5, 0.7)
-    clip = _place([(rng.uniform(0.0, 0.1), _tone(first, length, rng.uniform(0.1, 0.5))),
-                   (rng.uniform(1.0, 1.1), _tone(second, length, rng.uniform(0.1, 0.5)))])
+    clip = _place(
+        [
+            (rng.uniform(0.0, 0.1), _tone(first, length, rng.uniform(0.1, 0.5))),
+            (rng.uniform(1.0, 1.1), _tone(second, length, rng.uniform(0.1, 0.5))),
+        ]
+    )
     label = {"answer": "A" if first_is_higher else "B", "choices": PITCH_CHOICES}
     return clip, {"question": PITCH_QUESTION, "label": label, "task": "pitch"}
 
@@ -109,10 +113,12 @@ def _answer(task: str, answer: str) -> str:
 def _grounded(task: str, answer: str, rng: random.Random) -> str:
     if task == "pitch":
         high, low = ("first", "second") if answer == "A" else ("second", "first")
-        return rng.choice([
-            f"The {high} tone is higher in pitch and the {low} tone is lower.",
-            f"I hear the {low} tone lower in pitch, so the {high} tone is higher.",
-        ])
+        return rng.choice(
+            [
+                f"The {high} tone is higher in pitch and the {low} tone is lower.",
+                f"I hear the {low} tone lower in pitch, so the {high} tone is higher.",
+            ]
+        )
     word = NUMBER_WORDS[int(answer)]
     return rng.choice([f"I count {word} beeps, each a short tone with a pause.", f"I hear {word} short beeps in a steady rhythm of tones."])
 

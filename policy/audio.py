@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -20,11 +20,10 @@ import torchaudio.functional
 
 from aural.errors import AuralError
 
-
 MODEL_RATE = 16_000
 WINDOW_SECONDS = 30.0
 
-AudioSource = Union[str, Path, bytes, np.ndarray, torch.Tensor]
+AudioSource = str | Path | bytes | np.ndarray | torch.Tensor
 
 
 class AudioError(AuralError):

@@ -9,7 +9,7 @@ frames) becomes 750 audio tokens.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -14,9 +14,10 @@ from a hub.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from transformers import (
@@ -31,6 +32,7 @@ from transformers import (
 )
 
 from aural.errors import AuralError
+
 from .inputs import AudioInputs
 from .prompt import Prompt, PromptBuilder, _local_folder
 from .step_audio2 import StepAudio2ForCausalLM
@@ -125,7 +127,8 @@ class AudioPolicy:
         if config.model_type not in BUILT_IN and not trust_remote_code:
             raise AuralError(
                 f"model type {config.model_type!r} is not built in ({', '.join(BUILT_IN)}); "
-                "pass trust_remote_code=True for a model that ships its own modeling code", path,
+                "pass trust_remote_code=True for a model that ships its own modeling code",
+                path,
             )
         model = load_audio_model(path, config, dtype=DTYPES[dtype], **local).to(device)
         model.eval()

@@ -44,9 +44,22 @@ RELEASED_STOP_IDS = (151643, 151645, 151665)  # <|endoftext|>, <|im_end|>, <|EOT
 ADAPTOR_WIDTH = 2048  # the adaptor's hidden width, fixed in the release
 # Decoder keys a flat (32B) config holds at its top level.
 FLAT_TEXT_KEYS = (
-    "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_attention_groups",
-    "num_key_value_heads", "hidden_act", "max_position_embeddings", "max_seq_len", "initializer_range", "rms_norm_eps",
-    "rope_theta", "rope_scaling", "eos_token_id", "pad_token_id",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_attention_groups",
+    "num_key_value_heads",
+    "hidden_act",
+    "max_position_embeddings",
+    "max_seq_len",
+    "initializer_range",
+    "rms_norm_eps",
+    "rope_theta",
+    "rope_scaling",
+    "eos_token_id",
+    "pad_token_id",
 )
 
 
@@ -56,8 +69,16 @@ class StepAudio2EncoderConfig(PretrainedConfig):
     model_type = "step_audio_2_encoder"
 
     def __init__(
-        self, n_mels: int = 128, n_audio_ctx: int = 1500, n_audio_state: int = 1280, n_audio_head: int = 20,
-        n_audio_layer: int = 32, llm_dim: int = 3584, kernel_size: int = 3, adapter_stride: int = 2, **kwargs: Any,
+        self,
+        n_mels: int = 128,
+        n_audio_ctx: int = 1500,
+        n_audio_state: int = 1280,
+        n_audio_head: int = 20,
+        n_audio_layer: int = 32,
+        llm_dim: int = 3584,
+        kernel_size: int = 3,
+        adapter_stride: int = 2,
+        **kwargs: Any,
     ):
         self.n_mels, self.n_audio_ctx, self.n_audio_state = n_mels, n_audio_ctx, n_audio_state
         self.n_audio_head, self.n_audio_layer, self.llm_dim = n_audio_head, n_audio_layer, llm_dim
@@ -267,7 +288,10 @@ class StepAudio2ForCausalLM(PreTrainedModel, GenerationMixin):
                 raise ValueError(f"the audio chunk at position {start} needs {len(chunk)} placeholders; the input ends first")
             rows += [row] * len(chunk)
             columns += range(start + 1, start + 1 + len(chunk))
-        index = (torch.tensor(rows, dtype=torch.long, device=embeddings.device), torch.tensor(columns, dtype=torch.long, device=embeddings.device))
+        index = (
+            torch.tensor(rows, dtype=torch.long, device=embeddings.device),
+            torch.tensor(columns, dtype=torch.long, device=embeddings.device),
+        )
         return embeddings.index_put(index, torch.cat(chunks).to(embeddings.dtype))
 
     def forward(
@@ -289,11 +313,17 @@ class StepAudio2ForCausalLM(PreTrainedModel, GenerationMixin):
             inputs_embeds = self.model.embed_tokens(input_ids)
             if input_features is not None:
                 if feature_attention_mask is None:
-                    feature_attention_mask = torch.ones(input_features.shape[0], input_features.shape[-1], dtype=torch.long, device=input_features.device)
+                    feature_attention_mask = torch.ones(
+                        input_features.shape[0], input_features.shape[-1], dtype=torch.long, device=input_features.device
+                    )
                 inputs_embeds = self.merge_audio(input_ids, inputs_embeds, input_features, feature_attention_mask)
         outputs = self.model(
-            inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids,
-            past_key_values=past_key_values, use_cache=use_cache, **kwargs,
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            use_cache=use_cache,
+            **kwargs,
         )
         hidden = outputs.last_hidden_state
         keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep

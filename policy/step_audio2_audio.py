@@ -21,8 +21,8 @@ github.com/stepfun-ai/Step-Audio2):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -41,8 +41,13 @@ AUDIO_START, AUDIO_PATCH, AUDIO_END = "<audio_start>", "<audio_patch>", "<audio_
 def mel_filters() -> torch.Tensor:
     """The (128, 201) Slaney-scale, Slaney-normalised mel filter bank for 16 kHz and n_fft 400."""
     bank = mel_filter_bank(
-        num_frequency_bins=N_FFT // 2 + 1, num_mel_filters=N_MELS, min_frequency=0.0, max_frequency=SAMPLE_RATE / 2,
-        sampling_rate=SAMPLE_RATE, norm="slaney", mel_scale="slaney",
+        num_frequency_bins=N_FFT // 2 + 1,
+        num_mel_filters=N_MELS,
+        min_frequency=0.0,
+        max_frequency=SAMPLE_RATE / 2,
+        sampling_rate=SAMPLE_RATE,
+        norm="slaney",
+        mel_scale="slaney",
     )
     return torch.from_numpy(bank.T.astype(np.float32))
 

@@ -14,7 +14,7 @@ instruction line, one ``A. …`` line per option, then the audio.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 STOP_TOKEN = "<|EOT|>"
 GENERATION_PROMPT = "<|BOT|>assistant\n<think>\n"

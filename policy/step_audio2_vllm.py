@@ -110,7 +110,9 @@ class StepAudio2MultiModalProcessor(BaseMultiModalProcessor[StepAudio2Processing
         counts = torch.tensor([len(clip) for clip in clips])
         return BatchFeature({"input_features": features, "feature_attention_mask": mask, "chunk_counts": counts})
 
-    def _get_mm_fields_config(self, hf_inputs: BatchFeature, hf_processor_mm_kwargs: Mapping[str, object]) -> Mapping[str, MultiModalFieldConfig]:
+    def _get_mm_fields_config(
+        self, hf_inputs: BatchFeature, hf_processor_mm_kwargs: Mapping[str, object]
+    ) -> Mapping[str, MultiModalFieldConfig]:
         return _fields(hf_inputs)
 
     def _get_prompt_updates(
@@ -154,8 +156,10 @@ class StepAudio2ForVLLM(nn.Module, SupportsMultiModal):
             self.adapter = Adaptor(config.audio_encoder_config)
         with self._mark_language_model(vllm_config):
             self.language_model = init_vllm_registered_model(
-                vllm_config=vllm_config, hf_config=config.text_config,
-                prefix=maybe_prefix(prefix, "language_model"), architectures=["Qwen2ForCausalLM"],
+                vllm_config=vllm_config,
+                hf_config=config.text_config,
+                prefix=maybe_prefix(prefix, "language_model"),
+                architectures=["Qwen2ForCausalLM"],
             )
         self.make_empty_intermediate_tensors = self.language_model.make_empty_intermediate_tensors
 

@@ -38,6 +38,7 @@ from transformers import (
 )
 
 from aural.errors import AuralError
+
 from .checkpoint import save_policy
 from .step_audio2 import StepAudio2Config, StepAudio2ForCausalLM
 from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
@@ -46,8 +47,12 @@ from .step_audio2_template import SPECIAL_TOKENS as STEP_AUDIO2_TOKENS
 VERSION = 3  # part of the cache key: bump it when the files change
 # The Qwen2.5-Omni names its processor looks the tokens up by.
 NAMED_TOKENS = {
-    "audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>",
-    "image_token": "<|IMAGE|>", "video_token": "<|VIDEO|>", "vision_bos_token": "<|vision_bos|>",
+    "audio_token": "<|AUDIO|>",
+    "audio_bos_token": "<|audio_bos|>",
+    "audio_eos_token": "<|audio_eos|>",
+    "image_token": "<|IMAGE|>",
+    "video_token": "<|VIDEO|>",
+    "vision_bos_token": "<|vision_bos|>",
     "vision_eos_token": "<|vision_eos|>",
 }
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED_TOKENS.values()]
@@ -85,9 +90,7 @@ def _tokenizer() -> PreTrainedTokenizerFast:
     bpe.decoder = decoders.ByteLevel()
     bpe.train_from_iterator(
         _corpus() * 8,
-        trainers.BpeTrainer(
-            vocab_size=1024, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-        ),
+        trainers.BpeTrainer(vocab_size=1024, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
     )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe,
@@ -112,9 +115,16 @@ def _encoder_sizes() -> dict:
 
 def _decoder_sizes(tokenizer: PreTrainedTokenizerFast) -> dict:
     return {
-        "vocab_size": len(tokenizer), "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
-        "num_attention_heads": 2, "num_key_value_heads": 2, "max_position_embeddings": 16_384,
-        "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id, "tie_word_embeddings": False,
+        "vocab_size": len(tokenizer),
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 16_384,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "tie_word_embeddings": False,
     }
 
 
@@ -175,14 +185,25 @@ def write_tiny_omni_thinker(folder: str | Path, seed: int = 0) -> Path:
     head = 64  # M-RoPE splits it into temporal, height and width sections
     config = Qwen2_5OmniThinkerConfig(
         audio_config={**_encoder_sizes(), "output_dim": 128},
-        vision_config={"depth": 1, "hidden_size": 64, "intermediate_size": 64, "num_heads": 1, "out_hidden_size": 128, "fullatt_block_indexes": [0]},
+        vision_config={
+            "depth": 1,
+            "hidden_size": 64,
+            "intermediate_size": 64,
+            "num_heads": 1,
+            "out_hidden_size": 128,
+            "fullatt_block_indexes": [0],
+        },
         text_config={
             **_decoder_sizes(tokenizer),
             "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [head // 4, head // 8, head // 8]},
         },
-        audio_token_index=ids("<|AUDIO|>"), image_token_index=ids("<|IMAGE|>"), video_token_index=ids("<|VIDEO|>"),
-        audio_start_token_id=ids("<|audio_bos|>"), audio_end_token_id=ids("<|audio_eos|>"),
-        vision_start_token_id=ids("<|vision_bos|>"), vision_end_token_id=ids("<|vision_eos|>"),
+        audio_token_index=ids("<|AUDIO|>"),
+        image_token_index=ids("<|IMAGE|>"),
+        video_token_index=ids("<|VIDEO|>"),
+        audio_start_token_id=ids("<|audio_bos|>"),
+        audio_end_token_id=ids("<|audio_eos|>"),
+        vision_start_token_id=ids("<|vision_bos|>"),
+        vision_end_token_id=ids("<|vision_eos|>"),
         user_token_id=tokenizer("user", add_special_tokens=False)["input_ids"][0],
     )
     torch.manual_seed(seed)
@@ -235,4 +256,3 @@ def tiny_policy(seed: int = 0) -> Path:
     finally:
         shutil.rmtree(building, ignore_errors=True)  # a failed build, or the one that lost
     return folder
-

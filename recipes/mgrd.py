@@ -29,6 +29,7 @@ from aural.rollouts.pool import pool_factory
 from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import run_rollouts
 
+
 def main() -> int:
     parser = recipe_parser(__doc__)
     parser.add_argument("-k", type=int, default=8, help="candidates per question")

@@ -49,7 +49,9 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("prompts", type=Path, nargs="?", default=DEFAULT_PROMPTS, help="a prompt set (default: the bundled audio questions)")
+    parser.add_argument(
+        "prompts", type=Path, nargs="?", default=DEFAULT_PROMPTS, help="a prompt set (default: the bundled audio questions)"
+    )
     parser.add_argument("-o", "--out", type=Path, required=True, help="a new folder for the log and the plot")
     parser.add_argument("--policy", help="a local model folder (default: the tiny policy)")
     parser.add_argument("--steps", type=int, default=30)
@@ -66,18 +68,34 @@ def main() -> int:
         parser.error(f"{log} exists: give a new folder")
     records = read_prompt_set(args.prompts)
     settings = CPUPPOSettings(
-        n=args.n, max_new_tokens=args.max_new_tokens, recipe=args.recipe, actor_lr=args.actor_lr, critic_lr=args.critic_lr,
+        n=args.n,
+        max_new_tokens=args.max_new_tokens,
+        recipe=args.recipe,
+        actor_lr=args.actor_lr,
+        critic_lr=args.critic_lr,
         steps=args.steps,
     )
     ppo = CPUPPO(args.policy or tiny_policy(), settings, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = train(ppo, records, args.steps, args.prompts_per_step, log,
-                 lambda row: print(f"step {row['step']}: reward {row['mean_reward']:.3f}  ({row['seconds']:.1f} s)", file=sys.stderr))
+    rows = train(
+        ppo,
+        records,
+        args.steps,
+        args.prompts_per_step,
+        log,
+        lambda row: print(f"step {row['step']}: reward {row['mean_reward']:.3f}  ({row['seconds']:.1f} s)", file=sys.stderr),
+    )
     plot(rows, args.out / "ppo.png", f"PPO on {Path(str(args.policy or 'the tiny policy')).name}, reward {Path(args.recipe).stem}")
     table = [("step", "mean reward", "accuracy", "response tokens", "policy loss", "value loss")]
     table += [
-        (str(r["step"]), f"{r['mean_reward']:.3f}", f"{r['mean_accuracy']:.3f}", f"{r['mean_response_tokens']:.1f}",
-         f"{r['policy_loss']:.4f}", f"{r['value_loss']:.4f}")
+        (
+            str(r["step"]),
+            f"{r['mean_reward']:.3f}",
+            f"{r['mean_accuracy']:.3f}",
+            f"{r['mean_response_tokens']:.1f}",
+            f"{r['policy_loss']:.4f}",
+            f"{r['value_loss']:.4f}",
+        )
         for r in rows
     ]
     print(plain_table(table, f"PPO on CPU: {args.steps} steps x {args.prompts_per_step} prompts x {args.n} samples"))

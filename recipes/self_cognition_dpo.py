@@ -78,8 +78,15 @@ def build_pairs(store: Path, train_ids: set[str]) -> tuple[list[dict[str, Any]],
             continue
         rejected = flagged[0]["response"] if flagged else REFUSAL
         counts["rejected_from_rollouts" if flagged else "rejected_canonical"] += 1
-        pairs.append({"id": block[0]["prompt_id"], "prompt": chosen["prompt"], "chosen": chosen["response"],
-                      "rejected": rejected, "source": block[0]["source"]})
+        pairs.append(
+            {
+                "id": block[0]["prompt_id"],
+                "prompt": chosen["prompt"],
+                "chosen": chosen["response"],
+                "rejected": rejected,
+                "source": block[0]["source"],
+            }
+        )
     return pairs, counts
 
 
@@ -129,7 +136,9 @@ class AudioPreferenceCollator:
 
 def _audio_paths(source: dict[str, Any]) -> list[str]:
     record = parse_prompt(source, Path("/"))
-    return [part["audio"] for m in record.messages if isinstance(m["content"], list) for part in m["content"] if part.get("type") == "audio"]
+    return [
+        part["audio"] for m in record.messages if isinstance(m["content"], list) for part in m["content"] if part.get("type") == "audio"
+    ]
 
 
 def measure(policy: AudioPolicy, records: list[PromptRecord], k: int, max_new_tokens: int, answers: dict[str, str]) -> dict[str, float]:
@@ -138,9 +147,7 @@ def measure(policy: AudioPolicy, records: list[PromptRecord], k: int, max_new_to
     prompts = [policy.prompts.build(r.messages, prefill_think=True) for r in records]
     sampled = policy.generate(prompts, n=k, max_new_tokens=max_new_tokens, seed=0)
     refusal_rate = sum(refuses(g.text) for group in sampled for g in group) / (k * len(records))
-    margins = [
-        float(policy.logprobs(p, REFUSAL).sum() - policy.logprobs(p, answers[r.id]).sum()) for p, r in zip(prompts, records)
-    ]
+    margins = [float(policy.logprobs(p, REFUSAL).sum() - policy.logprobs(p, answers[r.id]).sum()) for p, r in zip(prompts, records)]
     return {"refusal_rate": refusal_rate, "refusal_margin": sum(margins) / len(margins)}
 
 
@@ -151,8 +158,16 @@ def train(policy_dir: str, pairs: list[dict[str, Any]], out: Path, steps: int, b
 
     policy = AudioPolicy.from_pretrained(policy_dir, dtype="bfloat16" if gpu else "float32", device="cuda" if gpu else "cpu")
     args = DPOConfig(
-        output_dir=tempfile.mkdtemp(prefix="aural-dpo-"), use_cpu=not gpu, bf16=gpu, per_device_train_batch_size=min(4, len(pairs)),
-        max_steps=steps, learning_rate=lr, beta=beta, logging_steps=1, report_to=[], save_strategy="no",
+        output_dir=tempfile.mkdtemp(prefix="aural-dpo-"),
+        use_cpu=not gpu,
+        bf16=gpu,
+        per_device_train_batch_size=min(4, len(pairs)),
+        max_steps=steps,
+        learning_rate=lr,
+        beta=beta,
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
         remove_unused_columns=False,  # the collator reads each pair's audio paths
     )
     rows = [{"prompt": p["prompt"], "chosen": p["chosen"], "rejected": p["rejected"], "audio": _audio_paths(p["source"])} for p in pairs]
@@ -160,8 +175,14 @@ def train(policy_dir: str, pairs: list[dict[str, Any]], out: Path, steps: int, b
     # The reference loads as the policy does (TRL would look the class up by name, which fails for
     # models transformers does not ship, and would load a full Omni checkpoint whole).
     reference = AudioPolicy.from_pretrained(policy_dir, dtype="bfloat16" if gpu else "float32", device="cuda" if gpu else "cpu")
-    trainer = DPOTrainer(model=policy.model, ref_model=reference.model, args=args, train_dataset=dataset,
-                         processing_class=policy.tokenizer, data_collator=AudioPreferenceCollator(policy))
+    trainer = DPOTrainer(
+        model=policy.model,
+        ref_model=reference.model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=policy.tokenizer,
+        data_collator=AudioPreferenceCollator(policy),
+    )
     trainer.train()
     policy.model.eval()
     save_policy(policy.model, out)
@@ -193,10 +214,16 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.rollouts or args.out / "rollouts.jsonl"
     if args.rollouts is None:
-        run_rollouts(args.prompts, store, pool_factory(args.engine, policy_dir),
-                     SamplingSettings(n=args.k, max_new_tokens=args.max_new_tokens), load_recipe("step-audio-r1"),
-                     PromptBuilder.from_pretrained(policy_dir).tokenizer, progress=False)
-    pairs, counts = build_pairs(store, {r.id for r in records[len(held_out):]})
+        run_rollouts(
+            args.prompts,
+            store,
+            pool_factory(args.engine, policy_dir),
+            SamplingSettings(n=args.k, max_new_tokens=args.max_new_tokens),
+            load_recipe("step-audio-r1"),
+            PromptBuilder.from_pretrained(policy_dir).tokenizer,
+            progress=False,
+        )
+    pairs, counts = build_pairs(store, {r.id for r in records[len(held_out) :]})
     if not pairs:
         print(f"{store}: no prompt has an answer that uses the audio; nothing to train on", file=sys.stderr)
         return 1
@@ -206,20 +233,30 @@ def main() -> int:
         print(f"{store}: no held-out prompt has an answer that uses the audio; nothing to measure against", file=sys.stderr)
         return 1
     if len(measured) < len(held_out):
-        print(f"{store}: skipping {len(held_out) - len(measured)} held-out prompts without an answer that uses the audio",
-              file=sys.stderr)
+        print(f"{store}: skipping {len(held_out) - len(measured)} held-out prompts without an answer that uses the audio", file=sys.stderr)
     (args.out / "pairs.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs))
     before = measure(AudioPolicy.from_pretrained(policy_dir), measured, args.k, args.max_new_tokens, answers)
     trained = train(policy_dir, pairs, args.out / "model", args.steps, args.beta, args.lr, args.gpu)
     after = measure(trained, measured, args.k, args.max_new_tokens, answers)
-    report = {"pairs": len(pairs), **counts, "held_out_prompts": len(measured), "held_out_skipped": len(held_out) - len(measured),
-              "before": before, "after": after}
+    report = {
+        "pairs": len(pairs),
+        **counts,
+        "held_out_prompts": len(measured),
+        "held_out_skipped": len(held_out) - len(measured),
+        "before": before,
+        "after": after,
+    }
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(plain_table([
-        ("held-out prompts", "refusal rate", "refusal log-likelihood margin"),
-        ("before DPO", f"{before['refusal_rate']:.3f}", f"{before['refusal_margin']:.2f}"),
-        ("after DPO", f"{after['refusal_rate']:.3f}", f"{after['refusal_margin']:.2f}"),
-    ], f"self-cognition DPO: {len(pairs)} pairs ({counts['rejected_from_rollouts']} rejected from rollouts), {args.steps} steps"))
+    print(
+        plain_table(
+            [
+                ("held-out prompts", "refusal rate", "refusal log-likelihood margin"),
+                ("before DPO", f"{before['refusal_rate']:.3f}", f"{before['refusal_margin']:.2f}"),
+                ("after DPO", f"{after['refusal_rate']:.3f}", f"{after['refusal_margin']:.2f}"),
+            ],
+            f"self-cognition DPO: {len(pairs)} pairs ({counts['rejected_from_rollouts']} rejected from rollouts), {args.steps} steps",
+        )
+    )
     print(f"\nwrote {args.out / 'pairs.jsonl'}, {args.out / 'model'} and {args.out / 'report.json'}")
     return 0
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from aural.errors import AuralError
 from aural.verifiers import FieldError, Sample
@@ -115,6 +116,8 @@ def run_audit(recipe: Recipe, patterns: Iterable[Pattern]) -> list[Finding]:
     findings = []
     for pattern in patterns:
         start = time.perf_counter()
+        earned: float | None
+        ceiling: float | None
         try:
             earned = recipe.score(pattern.hack).total
             ceiling = recipe.score(pattern.honest).total

@@ -17,9 +17,10 @@ import os
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -91,9 +92,7 @@ def _score_or_reject(recipe: Recipe, sample: Sample) -> RewardResult | Rejection
         return Rejection("modality", str(error))
 
 
-def score_batch(
-    recipe: Recipe, samples: Sequence[Sample], threads: int | None = None, progress: bool | None = None
-) -> list[RewardResult]:
+def score_batch(recipe: Recipe, samples: Sequence[Sample], threads: int | None = None, progress: bool | None = None) -> list[RewardResult]:
     """Score `samples` in order (each must take a route: `RouteError` otherwise); `progress`
     shows a bar (default: long batches on a terminal).
 
@@ -108,7 +107,9 @@ def score_batch(
 Scored = TypeVar("Scored")
 
 
-def _map(score: Callable[[Sample], Scored], samples: Sequence[Sample], threads: int | None, progress: bool | None, name: str) -> list[Scored]:
+def _map(
+    score: Callable[[Sample], Scored], samples: Sequence[Sample], threads: int | None, progress: bool | None, name: str
+) -> list[Scored]:
     threads = threads or 2 * (os.cpu_count() or 1)
     if progress is None:
         progress = len(samples) >= PROGRESS_FROM and sys.stderr.isatty()

@@ -18,7 +18,8 @@ This file is loaded by path, outside its package: its imports are absolute.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from functools import partial
+from typing import Any
 
 from aural.verifiers import Label, Sample
 
@@ -24,8 +26,16 @@ log = logging.getLogger(__name__)
 
 # End-of-sequence and padding tokens of the common chat templates (Qwen, Llama, Mistral, DeepSeek, Gemma, Phi).
 EOS_TOKENS = (
-    "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "</s>", "<eos>", "<end_of_turn>",
-    "<|end|>", "<|EOT|>", "<\uff5cend\u2581of\u2581sentence\uff5c>",
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "</s>",
+    "<eos>",
+    "<end_of_turn>",
+    "<|end|>",
+    "<|EOT|>",
+    "<\uff5cend\u2581of\u2581sentence\uff5c>",
 )
 DEFAULT_MODALITY = "audio"
 _PROMPT_TAIL = 64
@@ -101,7 +111,7 @@ def score_openrlhf(
     """
     names = recipe.component_names()
     items = [
-        read_sample(lambda: _sample(query, prompt, label, eos_tokens, default_modality))
+        read_sample(partial(_sample, query, prompt, label, eos_tokens, default_modality))
         for query, prompt, label in zip(queries, prompts, labels, strict=True)
     ]
     out = RewardLists([], [], {name: [] for name in names})

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from aural.errors import AuralError
 from aural.verifiers import Sample, Verdict, Verifier, make_verifier
@@ -101,9 +102,7 @@ class Recipe:
         name = sample.modality if sample.modality in self.routes else "default"
         route = self.routes.get(name)
         if route is None:
-            raise RouteError(
-                f"recipe {self.name!r} has no route for modality {sample.modality!r} and no [route.default]"
-            )
+            raise RouteError(f"recipe {self.name!r} has no route for modality {sample.modality!r} and no [route.default]")
         if sample.label.kind in route.by_kind:
             return f"{name}.{sample.label.kind}", route.by_kind[sample.label.kind]
         return name, route
@@ -136,8 +135,9 @@ def _run(verifier: Verifier, sample: Sample) -> Verdict:
         return Verdict(0.0, "verifier_error", f"{type(error).__name__}: {error}"[:200])
 
 
-def load_recipe(recipe: str | Path | Mapping[str, Any] = DEFAULT_RECIPE) -> Recipe:
-    """A recipe from a shipped name (``step-audio-r1``), a TOML path, or a dict of the same shape.
+def load_recipe(recipe: Recipe | str | Path | Mapping[str, Any] = DEFAULT_RECIPE) -> Recipe:
+    """A recipe from a shipped name (``step-audio-r1``), a TOML path, or a dict of the same shape
+    (a `Recipe` comes back as it is).
 
     >>> load_recipe().name
     'step-audio-r1'
@@ -203,7 +203,7 @@ def _route(table: Any, source: str, key: str, allow_kinds: bool) -> Route:
 
 def _component(name: str, value: Any, source: str, key: str) -> Component:
     if not isinstance(value, Mapping):
-        raise RecipeError(source, key, f"expected a table such as {{ verifier = \"answer\", weight = 1.0 }}, got {value!r}")
+        raise RecipeError(source, key, f'expected a table such as {{ verifier = "answer", weight = 1.0 }}, got {value!r}')
     weight, gate = value.get("weight", 1.0), value.get("gate", False)
     if not isinstance(weight, (int, float)) or isinstance(weight, bool):
         raise RecipeError(source, f"{key}.weight", f"expected a number, got {weight!r}")

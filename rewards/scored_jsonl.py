@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, Iterator, Mapping
+from typing import IO, Any
 
 from aural.errors import line_of, located
 from aural.files import atomic_write
@@ -87,9 +88,7 @@ def scored_record(record: Mapping[str, Any], result: RewardResult) -> dict[str, 
     return {**record, "reward": result.total, "components": components}
 
 
-def score_jsonl(
-    source: str | Path, target: str | Path | None, recipe: Recipe, progress: bool | None = None
-) -> ScoreReport:
+def score_jsonl(source: str | Path, target: str | Path | None, recipe: Recipe, progress: bool | None = None) -> ScoreReport:
     """Score every line of `source` into `target`: a path, ``-`` for standard
     output, or None to keep only the report.
 
@@ -114,9 +113,7 @@ def _output(target: str | Path | None) -> Iterator[IO[str]]:
             yield out
 
 
-def _score_lines(
-    lines: IO[str], path: str, out: IO[str], recipe: Recipe, progress: bool | None, report: ScoreReport
-) -> None:
+def _score_lines(lines: IO[str], path: str, out: IO[str], recipe: Recipe, progress: bool | None, report: ScoreReport) -> None:
     numbered = enumerate(lines, start=1)
     while chunk := list(islice(numbered, CHUNK_LINES)):
         parsed = [(number, *_read_line(text)) for number, text in chunk if text.strip()]

@@ -31,8 +31,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -85,9 +86,7 @@ def parse_request(body: bytes) -> tuple[list[str], list[str], list[Any]]:
         if wrong is not None:
             raise BadRequest(f'"{key}"[{wrong}] must be a string, got {type(values[wrong]).__name__}')
     if not len(queries) == len(prompts) == len(labels):
-        raise BadRequest(
-            f'"query", "prompts" and "labels" must have the same length; got {len(queries)}, {len(prompts)}, {len(labels)}'
-        )
+        raise BadRequest(f'"query", "prompts" and "labels" must have the same length; got {len(queries)}, {len(prompts)}, {len(labels)}')
     return queries, prompts, labels
 
 
@@ -206,7 +205,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """What every server process serves: `recipe` (a name or TOML path), the body limit, the
+    r"""What every server process serves: `recipe` (a name or TOML path), the body limit, the
     end-of-sequence tokens and default modality of OpenRLHF's queries, the client networks
     `allow`\ed, and `math_workers` per process (0: the cores shared among the processes).
 
@@ -234,8 +233,8 @@ class ServeSettings:
     @classmethod
     def from_argument(cls, text: str) -> ServeSettings:
         """The settings `as_argument` wrote."""
-        fields = json.loads(text)
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()}
+        return cls(**fields)
 
 
 def serve(
@@ -289,8 +288,11 @@ def serve(
 def app_for(settings: ServeSettings) -> ASGIApp:
     """The application a server process runs for `settings`."""
     return create_app(
-        load_recipe(settings.recipe), settings.max_body_bytes, eos_tokens=settings.eos_tokens,
-        default_modality=settings.default_modality, allow=parse_allow(settings.allow),
+        load_recipe(settings.recipe),
+        settings.max_body_bytes,
+        eos_tokens=settings.eos_tokens,
+        default_modality=settings.default_modality,
+        allow=parse_allow(settings.allow),
     )
 
 

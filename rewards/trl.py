@@ -21,9 +21,10 @@ function's mean as ``rewards/<name>/mean``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from aural.errors import AuralError
 from aural.verifiers import Sample
@@ -82,9 +83,9 @@ def reward_funcs(
         component = name.rsplit("/", 1)[-1]
         funcs.append(RewardFunction(name, partial(_component_scores, component, routes), scorer, component))
         weights.append(weight)
-    routes = _all_routes(recipe)
-    if recipe.truncated is not None or any(c.gate for _, route in routes for c in route.components):
-        weights_by_route = {name: {c.name: c.weight for c in route.components} for name, route in routes}
+    every_route = _all_routes(recipe)
+    if recipe.truncated is not None or any(c.gate for _, route in every_route for c in route.components):
+        weights_by_route = {name: {c.name: c.weight for c in route.components} for name, route in every_route}
         funcs.append(RewardFunction("overrides", partial(_overrides, weights_by_route), scorer, None))
         weights.append(1.0)
     return TRLRewards(funcs, weights)
@@ -130,9 +131,12 @@ def _component_scores(component: str, routes: frozenset[str], results: Outcomes)
 def _reasons(component: str | None, results: Outcomes) -> list[str]:
     """Each sample's verdict reason for `component` (every component's, None), or why it was rejected."""
     return [
-        f"rejected: {r}" if isinstance(r, Rejection)
-        else r.components[component].reason if component in r.components
-        else ", ".join(f"{name} {v.reason}" for name, v in r.components.items()) if component is None
+        f"rejected: {r}"
+        if isinstance(r, Rejection)
+        else r.components[component].reason
+        if component in r.components
+        else ", ".join(f"{name} {v.reason}" for name, v in r.components.items())
+        if component is None
         else ""
         for r in results
     ]
@@ -160,8 +164,12 @@ class RewardFunction:
         self.pick, self.scorer, self.explains = pick, scorer, explains
 
     def __call__(
-        self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None,
-        log_extra: Callable[[str, list], None] | None = None, **columns: Any,
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        log_extra: Callable[[str, list], None] | None = None,
+        **columns: Any,
     ) -> list[float | None]:
         results = self.scorer.results(prompts, completions, completion_ids, columns)
         if log_extra is not None:
@@ -178,8 +186,9 @@ class BatchScorer:
         self.label_column, self.modality_column, self.modality = label_column, modality_column, modality
         self._last: tuple[tuple, Outcomes] | None = None
 
-    def results(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None,
-                columns: dict[str, Any]) -> Outcomes:
+    def results(
+        self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None, columns: dict[str, Any]
+    ) -> Outcomes:
         """Each completion's reward result, or why it was not scored."""
         if self.label_column not in columns:
             raise AuralError(f"the dataset has no {self.label_column!r} column for Aural's reward to read")
@@ -193,8 +202,14 @@ class BatchScorer:
         self._last = (items, results)
         return results
 
-    def _sample(self, i: int, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None,
-                columns: dict[str, Any]) -> Sample:
+    def _sample(
+        self,
+        i: int,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        completion_ids: Sequence[Sequence[int]] | None,
+        columns: dict[str, Any],
+    ) -> Sample:
         ids = completion_ids[i] if completion_ids is not None else None
         truncated = bool(self.eos and ids and ids[-1] not in self.eos)
         modalities = columns.get(self.modality_column)

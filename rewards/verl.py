@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from aural.verifiers import Sample
 
@@ -42,9 +43,7 @@ def cached_recipe(spec: str) -> Recipe:
     return recipe
 
 
-def verl_sample(
-    response: str, ground_truth: Any, prompt_tail: str, finish_reason: str, default_modality: str = DEFAULT_MODALITY
-) -> Sample:
+def verl_sample(response: str, ground_truth: Any, prompt_tail: str, finish_reason: str, default_modality: str = DEFAULT_MODALITY) -> Sample:
     """The `Sample` for one verl response; raises `FieldError` for a label that cannot be read.
 
     >>> verl_sample("Meows.</think>(B)", '{"answer": "B", "choices": ["dog", "cat"]}', "<think>", "stop").label.kind

@@ -22,7 +22,8 @@ verl's ``custom_reward_function`` is not used.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
@@ -33,7 +34,6 @@ from .batch import Rejection, read_sample
 from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS
 from .recipe import DEFAULT_RECIPE
 from .verl import SCORE, cached_recipe, score_samples, verl_sample
-
 
 PROMPT_TAIL_TOKENS = 16  # enough to see an assistant header and a pre-filled think tag
 
@@ -75,7 +75,7 @@ class AuralRewardManager(RewardManagerBase):
             response_ids.pop()
             ended = True
         ground_truth = item.non_tensor_batch["reward_model"]["ground_truth"]
-        response, prompt_tail = (self.tokenizer.decode(ids, skip_special_tokens=False) for ids in (response_ids, prompt_ids))
+        response, prompt_tail = (cast(Any, self.tokenizer).decode(ids, skip_special_tokens=False) for ids in (response_ids, prompt_ids))
         finish_reason = "length" if filled and not ended else "stop"
         return read_sample(lambda: verl_sample(response, ground_truth, prompt_tail, finish_reason, self.default_modality))
 
@@ -95,9 +95,7 @@ class AuralRewardManager(RewardManagerBase):
     async def _score_waiting(self) -> None:
         batch, self._waiting = self._waiting, []
         try:
-            rows = await asyncio.get_running_loop().run_in_executor(
-                None, score_samples, self.recipe, [sample for sample, _ in batch]
-            )
+            rows = await asyncio.get_running_loop().run_in_executor(None, score_samples, self.recipe, [sample for sample, _ in batch])
         except Exception as error:  # noqa: BLE001  (every waiting sample must get an answer)
             for _, reply in batch:
                 reply.set_exception(error)

@@ -13,8 +13,8 @@ is what the audio contributes. ``aural eval PROMPTS --policy DIR --controls sile
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -91,7 +91,9 @@ def audio_dependence(
     return [_condition(name, engine, records, variants[name], recipe, settings) for name in (AUDIO, *controls)]
 
 
-def _condition(name: str, engine: Engine, records: Sequence[PromptRecord], prompts: list[Prompt], recipe: Recipe, settings: SamplingSettings) -> Condition:
+def _condition(
+    name: str, engine: Engine, records: Sequence[PromptRecord], prompts: list[Prompt], recipe: Recipe, settings: SamplingSettings
+) -> Condition:
     lines = [
         {"prompt": prompt.text, "response": g.text, "label": record.label, "modality": record.modality, "finish_reason": g.finish_reason}
         for record, prompt, generations in zip(records, prompts, engine.sample(prompts, settings))

@@ -9,9 +9,10 @@ transformers through `AudioPolicy.generate`. Defaults follow Step-Audio-R1:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 

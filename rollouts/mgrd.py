@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from aural.rewards.batch import score_batch
 from aural.rewards.recipe import Recipe
@@ -79,11 +80,23 @@ def store_candidates(store: str | Path, candidates: Sequence[tuple[PromptRecord,
     count = 0
     for record, prompt, responses in candidates:
         lines = [
-            {"id": f"{record.id}-s{i}", "prompt_id": record.id, "sample_index": i, "samples": len(responses), "prompt": prompt,
-             "response": response, "modality": record.modality, "label": record.label, "finish_reason": "stop", "source": record.source}
+            {
+                "id": f"{record.id}-s{i}",
+                "prompt_id": record.id,
+                "sample_index": i,
+                "samples": len(responses),
+                "prompt": prompt,
+                "response": response,
+                "modality": record.modality,
+                "label": record.label,
+                "finish_reason": "stop",
+                "source": record.source,
+            }
             for i, response in enumerate(responses)
         ]
-        results = score_batch(recipe, [Sample(line["response"], record.label, record.modality, prompt, "stop") for line in lines], progress=False)
+        results = score_batch(
+            recipe, [Sample(line["response"], record.label, record.modality, prompt, "stop") for line in lines], progress=False
+        )
         written.append([scored_record(line, result) for line, result in zip(lines, results)])
         count += len(lines)
     return count

@@ -13,8 +13,9 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import ray
 from ray.exceptions import RayActorError

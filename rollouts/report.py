@@ -102,8 +102,7 @@ class StoreReport:
         """``(component, reason, samples, reward missing)`` per failure reason, costliest first: the
         reward the samples carrying it fall short of the best reward in the store, summed."""
         rows = [
-            (name, reason, int(count), count * self.best_reward - total)
-            for (name, reason), (count, total) in self.reason_rewards.items()
+            (name, reason, int(count), count * self.best_reward - total) for (name, reason), (count, total) in self.reason_rewards.items()
         ]
         return sorted(rows, key=lambda row: (-row[3], -row[2], row[0], row[1]))
 

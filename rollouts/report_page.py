@@ -146,9 +146,7 @@ def _groups_figure(report: StoreReport) -> Figure:
 
 def _table(table_id: str, header: list[str], rows: list[list[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(_cell(value) for value in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(_cell(value) for value in row) + "</tr>" for row in rows)
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -176,44 +174,84 @@ def _page(report: StoreReport, images: dict[str, bytes], k: int, passes: list[fl
     zero = report.zero_variance()
     sections = [
         f"<h1>Rollout report: {html.escape(report.path)}</h1>",
-        _table("summary", ["store", ""], [
-            ["lines", report.lines], ["scored", summary.count], ["unscored (no reward)", report.unscored],
-            ["unreadable", report.error_count], ["prompt groups", len(report.groups)],
-            ["mean reward", summary.mean_reward], ["lengths in", report.length_unit],
-        ]),
+        _table(
+            "summary",
+            ["store", ""],
+            [
+                ["lines", report.lines],
+                ["scored", summary.count],
+                ["unscored (no reward)", report.unscored],
+                ["unreadable", report.error_count],
+                ["prompt groups", len(report.groups)],
+                ["mean reward", summary.mean_reward],
+                ["lengths in", report.length_unit],
+            ],
+        ),
         *(f'<pre class="error">{html.escape(e)}</pre>' for e in report.errors),
         "<h2>Reward and components</h2>",
         _img("rewards", images["rewards"], "mean reward and each component's mean score"),
-        _table("components", ["component", "samples", "mean", "reasons"], [
-            [name, summary.component_counts[name], summary.component_mean(name),
-             ", ".join(f"{r} {n}" for r, n in summary.reasons[name].most_common())]
-            for name in summary.component_sums
-        ]),
+        _table(
+            "components",
+            ["component", "samples", "mean", "reasons"],
+            [
+                [
+                    name,
+                    summary.component_counts[name],
+                    summary.component_mean(name),
+                    ", ".join(f"{r} {n}" for r, n in summary.reasons[name].most_common()),
+                ]
+                for name in summary.component_sums
+            ],
+        ),
         _img("reasons", images["reasons"], "reward missing on the samples carrying each failure reason"),
         _table("reasons", ["component", "reason", "samples", "reward missing"], [list(row) for row in report.reason_costs()]),
         "<h2>Prompt difficulty</h2>",
-        _img("pass_at_k", images["pass_at_k"], f"per-prompt pass@{k}; the shaded band is what aural select --k {k} --band {low:g} {high:g} keeps"),
-        _table("pass_at_k", [f"pass@{k}", "prompts"], [
-            [f"below {low:g}", below], [f"in [{low:g}, {high:g}] (kept)", len(passes) - below - above], [f"above {high:g}", above],
-        ]),
-        _table("zero_variance", ["groups of 2+ with one reward for every sample (no GRPO/PPO signal)", "prompts"], [
-            ["all right", zero["all right"]], ["all wrong", zero["all wrong"]], ["same reward, answers differ", zero["mixed"]],
-            ["total", sum(zero.values())],
-        ]),
+        _img(
+            "pass_at_k",
+            images["pass_at_k"],
+            f"per-prompt pass@{k}; the shaded band is what aural select --k {k} --band {low:g} {high:g} keeps",
+        ),
+        _table(
+            "pass_at_k",
+            [f"pass@{k}", "prompts"],
+            [
+                [f"below {low:g}", below],
+                [f"in [{low:g}, {high:g}] (kept)", len(passes) - below - above],
+                [f"above {high:g}", above],
+            ],
+        ),
+        _table(
+            "zero_variance",
+            ["groups of 2+ with one reward for every sample (no GRPO/PPO signal)", "prompts"],
+            [
+                ["all right", zero["all right"]],
+                ["all wrong", zero["all wrong"]],
+                ["same reward, answers differ", zero["mixed"]],
+                ["total", sum(zero.values())],
+            ],
+        ),
         "<h2>Length</h2>",
         _img("reasoning_length", images["reasoning_length"], "accuracy by reasoning length (bars: samples per length)"),
         _img("truncation", images["truncation"], "share of responses cut at the length limit, by response length"),
         "<h2>Accuracy by label kind and modality</h2>",
         _img("accuracy_by_group", images["accuracy_by_group"], "accuracy by label kind and by modality"),
-        _table("by_kind", ["label kind", "samples", "accuracy"], [[n, report.by_kind.total[n], report.by_kind.rate(n)] for n in sorted(report.by_kind.total)]),
-        _table("by_modality", ["modality", "samples", "accuracy"], [[n, report.by_modality.total[n], report.by_modality.rate(n)] for n in sorted(report.by_modality.total)]),
+        _table(
+            "by_kind",
+            ["label kind", "samples", "accuracy"],
+            [[n, report.by_kind.total[n], report.by_kind.rate(n)] for n in sorted(report.by_kind.total)],
+        ),
+        _table(
+            "by_modality",
+            ["modality", "samples", "accuracy"],
+            [[n, report.by_modality.total[n], report.by_modality.rate(n)] for n in sorted(report.by_modality.total)],
+        ),
         "<h2>Examples per failure reason</h2>",
     ]
     for name, reason, count, _ in report.reason_costs():
         sections.append(f'<h3 class="reason">{html.escape(name)}: {html.escape(reason)} ({count} samples)</h3>')
         for example in report.examples[(name, reason)]:
             sections.append(
-                f'<p>line {example.line}, {html.escape(example.id)}, reward {example.reward:g}</p>'
+                f"<p>line {example.line}, {html.escape(example.id)}, reward {example.reward:g}</p>"
                 f'<pre class="example">{html.escape(example.response)}</pre>'
             )
     return (

@@ -10,20 +10,20 @@ of its task's time) and ``source`` (the prompt line as written).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tqdm import tqdm
 
+from aural.policy.model import Generation
 from aural.rewards.batch import Summary, score_batch
 from aural.rewards.recipe import Recipe, RewardResult
 from aural.rewards.scored_jsonl import sample_from_record, scored_record
 from aural.rewards.table import plain_table
 from aural.verifiers import Verdict, parse_think
 from aural.verifiers.think import CLOSE_TAG, OPEN_TAG
-
-from aural.policy.model import Generation
 
 from .engines import SamplingSettings
 from .pool import Completed, RolloutPool
@@ -111,23 +111,25 @@ def _lines(completed: Completed, recipe: Recipe | None, tokenizer: Any) -> list[
     prefilled = completed.prompt.rstrip().endswith(OPEN_TAG)
     lines = []
     for index, g in enumerate(completed.generations):
-        lines.append({
-            "id": f"{record.id}-s{index}",
-            "prompt_id": record.id,
-            "sample_index": index,
-            "samples": n,
-            "prompt": completed.prompt,
-            "response": g.text,
-            "modality": record.modality,
-            "label": record.label,
-            "finish_reason": g.finish_reason,
-            "prompt_tokens": g.prompt_tokens,
-            "response_tokens": g.response_tokens,
-            "reasoning_tokens": reasoning_tokens(g, tokenizer, prefilled),
-            "engine": completed.engine,
-            "seconds": round(completed.seconds, 4),
-            "source": record.source,
-        })
+        lines.append(
+            {
+                "id": f"{record.id}-s{index}",
+                "prompt_id": record.id,
+                "sample_index": index,
+                "samples": n,
+                "prompt": completed.prompt,
+                "response": g.text,
+                "modality": record.modality,
+                "label": record.label,
+                "finish_reason": g.finish_reason,
+                "prompt_tokens": g.prompt_tokens,
+                "response_tokens": g.response_tokens,
+                "reasoning_tokens": reasoning_tokens(g, tokenizer, prefilled),
+                "engine": completed.engine,
+                "seconds": round(completed.seconds, 4),
+                "source": record.source,
+            }
+        )
     if recipe is None:
         return lines
     samples = [sample_from_record(line) for line in lines]

@@ -5,12 +5,13 @@ import os
 import pytest
 from hypothesis import settings
 
+from aural.verifiers import Sample
+
 # CI replays the same examples every run; locally each run explores new ones.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-from aural.verifiers import Sample
 
 CHOICES = ["a dog barking", "a cat meowing", "rain on a roof", "a car engine"]
 

@@ -29,8 +29,20 @@ def test_the_corpus_covers_both_verifiers_and_every_source_kind():
     per_verifier = Counter(row["verifier"] for row in ROWS)
     assert per_verifier["number"] >= 80 and per_verifier["math"] >= 35
     kinds = {row["source"].split("/")[0] for row in ROWS}
-    assert {"audio-llm", "r1-aqa", "audio-reasoner", "gemini", "gpt-4o-audio", "audiobench", "step-audio-r1",
-            "open-r1", "minerva", "llama", "hack", "honest"} <= kinds
+    assert {
+        "audio-llm",
+        "r1-aqa",
+        "audio-reasoner",
+        "gemini",
+        "gpt-4o-audio",
+        "audiobench",
+        "step-audio-r1",
+        "open-r1",
+        "minerva",
+        "llama",
+        "hack",
+        "honest",
+    } <= kinds
     assert all(row["expected"] in REASONS[row["verifier"]] for row in ROWS)
 
 

@@ -150,7 +150,19 @@ def test_more_than_ten_choices_is_a_bad_label():
 
 # Issue 12: hacks that must not earn reward, and honest answers that must.
 
-LOOK_ALIKE_A = ["\u0391", "\u0410", "\u13aa", "\ua4ee", "\uff21", "\U0001d400", "\U0001d5d4", "\u24b6", "\U0001f130", "\U0001f170", "\U0001f1e6"]
+LOOK_ALIKE_A = [
+    "\u0391",
+    "\u0410",
+    "\u13aa",
+    "\ua4ee",
+    "\uff21",
+    "\U0001d400",
+    "\U0001d5d4",
+    "\u24b6",
+    "\U0001f130",
+    "\U0001f170",
+    "\U0001f1e6",
+]
 LOOK_ALIKE_B = ["\u0392", "\u0412", "\u13f4", "\ua4d0", "\u0299", "\uff22", "\U0001d401", "\u24b7", "\U0001f131", "\U0001f171"]
 HIDING = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u202c", "\u2066", "\u2069", "\u200f", "\ufe0f"]
 
@@ -189,9 +201,17 @@ def test_a_hedged_option_a_is_not_the_article(answer, choice_label):
 
 @pytest.mark.parametrize(
     "answer, reason",
-    [("Not A.", "no_answer"), ("definitely not (A)", "no_answer"), ("The answer is not A.", "no_answer"),
-     ("Not A, B.", "ok"), ("It is (B), not (A).", "ok"), ("A is wrong; B.", "ok"), ("不是A，是B", "ok"),
-     ("Neither A nor C; the answer is B.", "ok"), ("It is not a dog barking.", "no_answer")],
+    [
+        ("Not A.", "no_answer"),
+        ("definitely not (A)", "no_answer"),
+        ("The answer is not A.", "no_answer"),
+        ("Not A, B.", "ok"),
+        ("It is (B), not (A).", "ok"),
+        ("A is wrong; B.", "ok"),
+        ("不是A，是B", "ok"),
+        ("Neither A nor C; the answer is B.", "ok"),
+        ("It is not a dog barking.", "no_answer"),
+    ],
 )
 def test_a_negated_option_is_not_named(answer, reason, choice_label):
     assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == reason
@@ -199,8 +219,13 @@ def test_a_negated_option_is_not_named(answer, reason, choice_label):
 
 @pytest.mark.parametrize(
     "answer",
-    ["The answer is (B). Hmm, on reflection, (A).", "Answer: B. Actually, C.", "<answer>B</answer> or maybe a dog barking",
-     r"\boxed{B} (though D fits too)", "答案是B。不过也可能是C。"],
+    [
+        "The answer is (B). Hmm, on reflection, (A).",
+        "Answer: B. Actually, C.",
+        "<answer>B</answer> or maybe a dog barking",
+        r"\boxed{B} (though D fits too)",
+        "答案是B。不过也可能是C。",
+    ],
 )
 def test_another_option_after_the_mark_conflicts(answer, choice_label):
     assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == "multiple_answers"
@@ -208,20 +233,24 @@ def test_another_option_after_the_mark_conflicts(answer, choice_label):
 
 @pytest.mark.parametrize(
     "answer, reason",
-    [("Note to the grader: the correct answer is B.", "no_answer"),
-     ("The answer is A. Note to the grader: the correct answer is B.", "multiple_answers"),
-     ("Grader: answer B.", "no_answer"),
-     ("<!-- The answer is B -->", "no_answer"),
-     ("The answer is B. <!-- the answer is D -->", "multiple_answers"),
-     ("It meows (the answer is B).", "no_answer"),
-     ("The answer is B (the answer is B).", "ok"),
-     ("The answer is B (a cat meowing).", "ok")],
+    [
+        ("Note to the grader: the correct answer is B.", "no_answer"),
+        ("The answer is A. Note to the grader: the correct answer is B.", "multiple_answers"),
+        ("Grader: answer B.", "no_answer"),
+        ("<!-- The answer is B -->", "no_answer"),
+        ("The answer is B. <!-- the answer is D -->", "multiple_answers"),
+        ("It meows (the answer is B).", "no_answer"),
+        ("The answer is B (the answer is B).", "ok"),
+        ("The answer is B (a cat meowing).", "ok"),
+    ],
 )
 def test_notes_comments_and_asides_never_answer(answer, reason, choice_label):
     assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == reason
 
 
-@pytest.mark.parametrize("answer", ["答案是B", "选B", "正确答案是B选项", "答えはBです", "答案：Ｂ", "答案为（B）", "故选B。", "B选项", "정답은 B입니다"])
+@pytest.mark.parametrize(
+    "answer", ["答案是B", "选B", "正确答案是B选项", "答えはBです", "答案：Ｂ", "答案为（B）", "故选B。", "B选项", "정답은 B입니다"]
+)
 def test_chinese_japanese_and_korean_markers_are_read(answer, choice_label):
     assert CHOICE(audio(f"<think>猫叫。</think>{answer}", choice_label)).score == 1.0
 
@@ -241,12 +270,14 @@ def test_an_analysis_of_each_option_is_not_an_answer(choice_label):
 
 @pytest.mark.parametrize(
     "choices, answer",
-    [(["Harmonica and horn section", "Piano and strings"], "the harmonica and the horn section"),
-     (["Harmonica and horn section", "Piano and strings"], "The horn section and the harmonica."),
-     (["calm and ambient", "sad and slow"], "ambient and calm"),
-     (["a colorful synthesizer pad", "a drum"], "A colourful synthesiser pad"),
-     (["a theatre audience", "a drum"], "a theater audience!"),
-     (["a traveling band", "a drum"], "The travelling band")],
+    [
+        (["Harmonica and horn section", "Piano and strings"], "the harmonica and the horn section"),
+        (["Harmonica and horn section", "Piano and strings"], "The horn section and the harmonica."),
+        (["calm and ambient", "sad and slow"], "ambient and calm"),
+        (["a colorful synthesizer pad", "a drum"], "A colourful synthesiser pad"),
+        (["a theatre audience", "a drum"], "a theater audience!"),
+        (["a traveling band", "a drum"], "The travelling band"),
+    ],
 )
 def test_near_verbatim_option_text_is_read(choices, answer):
     assert CHOICE(audio(f"<think>.</think>{answer}", {"answer": "A", "choices": choices})).score == 1.0
@@ -264,7 +295,9 @@ def test_a_letter_that_contradicts_the_stated_option_text_is_not_paid():
     assert CHOICE(audio("<think>.</think>It is a bird. Therefore, the answer is C.", contradicted)).reason == "multiple_answers"
 
 
-@pytest.mark.parametrize("answer", ["The chord is C minor.", "It opens on C:maj.", "It is a C# drone.", "Vitamin C.", "in the key of C", "Plan B"])
+@pytest.mark.parametrize(
+    "answer", ["The chord is C minor.", "It opens on C:maj.", "It is a C# drone.", "Vitamin C.", "in the key of C", "Plan B"]
+)
 def test_letters_inside_other_tokens_are_not_option_letters(answer):
     label = {"answer": "C", "choices": ["happy", "sad", "tense", "calm"]}
     assert CHOICE(audio(f"<think>.</think>{answer}", label)).reason == "no_answer"
@@ -275,8 +308,11 @@ LETTER_FORMS = st.sampled_from(["{}", "({})", "{}.", "**{}**", "option {}", "答
 
 @settings(max_examples=150, deadline=None, database=None)
 @given(
-    st.sampled_from(LOOK_ALIKE_A + ["A"]), st.lists(st.sampled_from(HIDING), max_size=3).map("".join),
-    LETTER_FORMS, LETTER_FORMS, st.sampled_from([" or ", ", ", " / ", " and maybe ", "，或者"]),
+    st.sampled_from(LOOK_ALIKE_A + ["A"]),
+    st.lists(st.sampled_from(HIDING), max_size=3).map("".join),
+    LETTER_FORMS,
+    LETTER_FORMS,
+    st.sampled_from([" or ", ", ", " / ", " and maybe ", "，或者"]),
 )
 def test_property_a_disguised_hedge_is_always_a_hedge(letter, hidden, first, second, joiner):
     response = "<think>.</think>" + first.format(hidden + letter + hidden) + joiner + second.format("B")
@@ -307,9 +343,18 @@ def test_properties_with_adversarial_unicode():
 
 @settings(max_examples=120, deadline=None, database=None)
 @given(
-    st.sampled_from(["Note to the grader: the correct answer is {}.", "<!-- the answer is {} -->", "(the answer is {})",
-                     "[answer: {}]", "Dear evaluator, the correct answer is {}.", "致评分者：答案是{}"]),
-    st.sampled_from("ABCD"), st.sampled_from(["", "I cannot tell. ", "The answer is (A). ", "答案是A。"]),
+    st.sampled_from(
+        [
+            "Note to the grader: the correct answer is {}.",
+            "<!-- the answer is {} -->",
+            "(the answer is {})",
+            "[answer: {}]",
+            "Dear evaluator, the correct answer is {}.",
+            "致评分者：答案是{}",
+        ]
+    ),
+    st.sampled_from("ABCD"),
+    st.sampled_from(["", "I cannot tell. ", "The answer is (A). ", "答案是A。"]),
 )
 def test_property_a_mark_in_a_note_or_aside_never_earns(aside, letter, before):
     response = "<think>.</think>" + before + aside.format(letter)
@@ -319,8 +364,22 @@ def test_property_a_mark_in_a_note_or_aside_never_earns(aside, letter, before):
 
 @settings(max_examples=120, deadline=None, database=None)
 @given(
-    st.sampled_from(["答案是{}", "答案：{}", "答案为（{}）", "选{}", "故选{}。", "正确答案是{}选项", "最佳选项是{}", "答えは{}です", "正解は{}", "정답은 {}입니다"]),
-    st.sampled_from("ABCD"), st.booleans(),
+    st.sampled_from(
+        [
+            "答案是{}",
+            "答案：{}",
+            "答案为（{}）",
+            "选{}",
+            "故选{}。",
+            "正确答案是{}选项",
+            "最佳选项是{}",
+            "答えは{}です",
+            "正解は{}",
+            "정답은 {}입니다",
+        ]
+    ),
+    st.sampled_from("ABCD"),
+    st.booleans(),
 )
 def test_property_cjk_markers_read_the_letter(marker, letter, fullwidth):
     shown = chr(ord(letter) + 0xFEE0) if fullwidth else letter
@@ -330,8 +389,12 @@ def test_property_cjk_markers_read_the_letter(marker, letter, fullwidth):
 
 @settings(max_examples=120, deadline=None, database=None)
 @given(
-    st.sampled_from(["", "the ", "The ", "a ", "A "]), st.sampled_from(["", "the ", "a "]), st.booleans(),
-    st.sampled_from(["", ".", "!", "。"]), st.sampled_from(["{}", "The answer is {}", "It is {}"]), st.booleans(),
+    st.sampled_from(["", "the ", "The ", "a ", "A "]),
+    st.sampled_from(["", "the ", "a "]),
+    st.booleans(),
+    st.sampled_from(["", ".", "!", "。"]),
+    st.sampled_from(["{}", "The answer is {}", "It is {}"]),
+    st.booleans(),
 )
 def test_property_near_verbatim_option_text_is_read(lead, inner, swap, tail, form, upper):
     first, second = ("horn section", "harmonica") if swap else ("harmonica", "horn section")
@@ -342,8 +405,10 @@ def test_property_near_verbatim_option_text_is_read(lead, inner, swap, tail, for
 
 @settings(max_examples=120, deadline=None, database=None)
 @given(
-    st.permutations(list(zip("abcd", CHOICES))), st.sampled_from(["fits", "does not fit", "is too low", "maybe", "no"]),
-    st.sampled_from("ABCD"), st.sampled_from(["(a)", "a)", "A.", "Option A:"]),
+    st.permutations(list(zip("abcd", CHOICES))),
+    st.sampled_from(["fits", "does not fit", "is too low", "maybe", "no"]),
+    st.sampled_from("ABCD"),
+    st.sampled_from(["(a)", "a)", "A.", "Option A:"]),
 )
 def test_property_an_analysis_of_the_options_is_not_an_answer(options, comment, letter, style):
     analysis = "; ".join(style.replace("a", key).replace("A", key.upper()) + f" {text} {comment}" for key, text in options)

@@ -11,11 +11,11 @@ import pytest
 
 from aural.cli import main as aural
 from aural.policy.model import Generation
+from aural.policy.tiny import tiny_policy
 from aural.rewards.recipe import load_recipe
 from aural.rollouts.controls import audio_dependence, shuffled, silenced
 from aural.rollouts.engines import HFEngine, SamplingSettings
 from aural.rollouts.prompt_set import read_prompt_set
-from aural.policy.tiny import tiny_policy
 
 EXAMPLES = resources.files("aural.examples") / "prompts.jsonl"
 
@@ -36,7 +36,9 @@ class Listener:
         for record in records:
             prompt = self.prompts.build(record.messages, record.prefill_think)
             label = record.label["answer"] if isinstance(record.label, dict) else record.label
-            self.answers[fingerprint(prompt.audios)] = f"</think>The answer is ({label})." if isinstance(record.label, dict) else f"</think>The answer is {label}."
+            self.answers[fingerprint(prompt.audios)] = (
+                f"</think>The answer is ({label})." if isinstance(record.label, dict) else f"</think>The answer is {label}."
+            )
 
     def sample(self, prompts, settings):
         return [

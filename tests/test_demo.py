@@ -70,7 +70,9 @@ def test_the_sft_collator_learns_the_answer_only_and_hands_the_clips_over(short_
     record = read_prompt_set(prompts)[0]
     answer = "The first tone is higher in pitch.</think>The answer is (A)."
     messages = [*record.messages, {"role": "assistant", "content": "<think>\n" + answer}]
-    batch = AudioSFTCollator(short_window)([{"messages": json.dumps(messages)}, {"messages": json.dumps(messages[:1] + [{"role": "assistant", "content": "(A)"}])}])
+    batch = AudioSFTCollator(short_window)(
+        [{"messages": json.dumps(messages)}, {"messages": json.dumps(messages[:1] + [{"role": "assistant", "content": "(A)"}])}]
+    )
     tokenizer = short_window.tokenizer
     learnt = batch["labels"][0][batch["labels"][0] != IGNORED].tolist()
     assert tokenizer.decode(learnt) == answer + tokenizer.eos_token
@@ -85,13 +87,22 @@ def test_the_sft_collator_learns_the_answer_only_and_hands_the_clips_over(short_
 def test_sft_stops_at_the_format_bar_and_changes_the_weights(tmp_path):
     policy = AudioPolicy.from_pretrained(write_tiny_policy(tmp_path / "tiny", audio_window_s=2))
     records = read_prompt_set(write_task_set(tmp_path / "tasks", per_task=4, seed=0))
-    examples = [{"id": r.id, "messages": [*r.messages, {"role": "assistant", "content": "<think>\n" + teacher_chains(r.source, random.Random(0))[0][1]}]}
-                for r in records]
+    examples = [
+        {
+            "id": r.id,
+            "messages": [*r.messages, {"role": "assistant", "content": "<think>\n" + teacher_chains(r.source, random.Random(0))[0][1]}],
+        }
+        for r in records
+    ]
     before = {name: p.detach().clone() for name, p in policy.model.named_parameters()}
-    never = train_sft(policy, examples, records[:2], SFTSettings(batch_size=4, max_steps=3, check_every=1, stop_at_format=1.01, max_new_tokens=8))
+    never = train_sft(
+        policy, examples, records[:2], SFTSettings(batch_size=4, max_steps=3, check_every=1, stop_at_format=1.01, max_new_tokens=8)
+    )
     assert [c["step"] for c in never.checks] == [1, 2, 3]  # a bar above 1 never stops it: the last step does
     assert any(not torch.equal(p, before[name]) for name, p in policy.model.named_parameters())
-    met = train_sft(policy, examples, records[:2], SFTSettings(batch_size=4, max_steps=5, check_every=1, stop_at_format=0.0, max_new_tokens=8))
+    met = train_sft(
+        policy, examples, records[:2], SFTSettings(batch_size=4, max_steps=5, check_every=1, stop_at_format=0.0, max_new_tokens=8)
+    )
     assert [c["step"] for c in met.checks] == [1]  # any rate meets a bar of 0: it stops at the first check
 
 
@@ -113,7 +124,10 @@ def test_the_quick_demo_connects_every_stage(tmp_path, capsys):
     assert len((out / "select" / "prompts.jsonl").read_text().splitlines()) == selection["inside"]
     assert [row["step"] for row in report["ppo"]["steps"]] == [1, 2]
     assert len((out / "ppo" / "log.jsonl").read_text().splitlines()) == 2
-    weights = [AudioPolicy.from_pretrained(out / stage / "model" if stage != "init" else out / "init").model.state_dict() for stage in ("init", "sft", "ppo")]
+    weights = [
+        AudioPolicy.from_pretrained(out / stage / "model" if stage != "init" else out / "init").model.state_dict()
+        for stage in ("init", "sft", "ppo")
+    ]
     name = next(n for n in weights[0] if "audio_tower" in n and n.endswith("weight"))
     assert not torch.equal(weights[0][name], weights[1][name]) and not torch.equal(weights[1][name], weights[2][name])
     assert set(report["bars"]) == set(report["settings"]["bars"]) and all(isinstance(b["holds"], bool) for b in report["bars"].values())

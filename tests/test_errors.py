@@ -36,7 +36,9 @@ def test_a_bad_recipe_key_and_a_bad_config_key_are_located(tmp_path):
 def test_a_damaged_store_names_the_line(tmp_path):
     path = tmp_path / "rollouts.jsonl"
     line = {"prompt_id": "p", "sample_index": 0, "samples": 1}
-    path.write_text("".join(json.dumps(x) + "\n" for x in (line, {**line, "sample_index": 5}, {**line, "prompt_id": "q"})), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(x) + "\n" for x in (line, {**line, "sample_index": 5}, {**line, "prompt_id": "q"})), encoding="utf-8"
+    )
     with pytest.raises(StoreError) as raised:
         RolloutStore(path).recover()
     assert raised.value.where == f"{path}:2"

@@ -5,12 +5,15 @@ import sys
 import time
 import types
 from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aural.testing import check_verifier
-from aural.verifiers import Sample, make_verifier
-from aural.verifiers import math_pool
+from aural.verifiers import Sample, make_verifier, math_pool
+from aural.verifiers.math_answer import MathEquivalence
 from aural.verifiers.math_pool import MathPool, MathResult
 
 MATH = make_verifier("math")
@@ -171,13 +174,6 @@ def test_properties():
 
 # --- Issue 12: forms that must score and hedges that must not ---------------------------------
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from fractions import Fraction
-
-from aural.verifiers.math_answer import MathEquivalence
-
 
 @pytest.mark.parametrize(
     "answer, label",
@@ -224,10 +220,19 @@ def test_issue_hedges_and_operations_do_not_score(answer, label, reason):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(0, 10**6), st.integers(0, 10**6), st.sampled_from([
-    r"Either ${other}$ or $\boxed{{{boxed}}}$", r"$\boxed{{{boxed}}}$, or maybe ${other}$", r"\boxed{{{boxed} \text{{ (or {other})}}}}",
-    r"\boxed{{{boxed}}} or perhaps \boxed{{{other}}}", r"\boxed {boxed} and \boxed{{{other}}}",
-]))
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.sampled_from(
+        [
+            r"Either ${other}$ or $\boxed{{{boxed}}}$",
+            r"$\boxed{{{boxed}}}$, or maybe ${other}$",
+            r"\boxed{{{boxed} \text{{ (or {other})}}}}",
+            r"\boxed{{{boxed}}} or perhaps \boxed{{{other}}}",
+            r"\boxed {boxed} and \boxed{{{other}}}",
+        ]
+    ),
+)
 def test_a_box_offered_beside_another_value_is_a_hedge(boxed, other, form):
     if boxed == other:
         return

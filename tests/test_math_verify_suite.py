@@ -93,9 +93,7 @@ def test_the_number_verifier_on_the_suite_s_number_cases():
     check = make_verifier("number")
     numeric = [(index, case) for index, case in enumerate(CASES) if parse_number(plain(case["gold"])) is not None]
     disagreements = [
-        index
-        for index, case in numeric
-        if int(check(Sample(case["prediction"], plain(case["gold"]), "text")).passed) != case["expected"]
+        index for index, case in numeric if int(check(Sample(case["prediction"], plain(case["gold"]), "text")).passed) != case["expected"]
     ]
     assert len(numeric) == 90
     assert sorted(disagreements) == sorted(NUMBER_DISAGREE)  # 80 of 90 agree

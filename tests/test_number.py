@@ -4,9 +4,12 @@ import math
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aural.testing import check_verifier
 from aural.verifiers import make_verifier
+from aural.verifiers.number import NumberMatch, Reading, question_noun, read_number
 from aural.verifiers.numeric import Number, find_numbers, numbers_match, parse_number
 from conftest import audio
 
@@ -101,10 +104,6 @@ def test_properties():
 
 # --- Issue 12: hacks that must not earn reward, honest forms that must score -----------------
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from aural.verifiers.number import NumberMatch, Reading, question_noun, read_number
 
 ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -130,8 +129,22 @@ either_spelling = st.builds(lambda n, words: (n, spelled(n) if words else str(n)
 
 
 @settings(max_examples=200, deadline=None)
-@given(either_spelling, either_spelling, st.sampled_from(["{} or {}", "between {} and {}", "{} (maybe {})", "{} to {} beeps",
-                                                          "{}, or possibly {}", "maybe {}, maybe {}", "{}-{}", "{} beeps or {}"]))
+@given(
+    either_spelling,
+    either_spelling,
+    st.sampled_from(
+        [
+            "{} or {}",
+            "between {} and {}",
+            "{} (maybe {})",
+            "{} to {} beeps",
+            "{}, or possibly {}",
+            "maybe {}, maybe {}",
+            "{}-{}",
+            "{} beeps or {}",
+        ]
+    ),
+)
 def test_two_numbers_joined_by_a_hedge_are_two_answers_in_any_spelling(first, second, form):
     (a, a_text), (b, b_text) = first, second
     if a == b or (form == "{}-{}" and not (a_text[0].isdigit() and b_text[0].isdigit())):
@@ -150,7 +163,9 @@ def test_number_words_read_at_any_size(n):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(3, 10**6), st.sampled_from([r"\sqrt{{{}}}", "{}!", "2x+{}", "{}^2", r"\frac{{1+\sqrt{{{}}}}}{{2}}", r"\log_2 {}", "-{}"]))
+@given(
+    st.integers(3, 10**6), st.sampled_from([r"\sqrt{{{}}}", "{}!", "2x+{}", "{}^2", r"\frac{{1+\sqrt{{{}}}}}{{2}}", r"\log_2 {}", "-{}"])
+)
 def test_a_mark_that_operates_on_the_label_never_earns_it(n, operation):
     verdict = score(r"\boxed{" + operation.format(n) + "}", str(n))
     assert verdict.score == 0.0 and verdict.reason in ("wrong", "not_a_number"), verdict
@@ -166,8 +181,13 @@ def test_units_glued_to_decimals_keep_the_decimals(whole, cents, unit, thousands
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 999), st.integers(0, 999), st.sampled_from(["Hmm, actually {}.", "Wait, maybe {}.", "On reflection, {}.",
-                                                                   "Or possibly {}.", "I mean {} beeps.", "Actually, make that {}."]))
+@given(
+    st.integers(0, 999),
+    st.integers(0, 999),
+    st.sampled_from(
+        ["Hmm, actually {}.", "Wait, maybe {}.", "On reflection, {}.", "Or possibly {}.", "I mean {} beeps.", "Actually, make that {}."]
+    ),
+)
 def test_a_retraction_after_a_mark_makes_the_answer_conflicting(marked, retracted, retraction):
     if marked == retracted:
         return
@@ -177,16 +197,23 @@ def test_a_retraction_after_a_mark_makes_the_answer_conflicting(marked, retracte
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 999), st.integers(1, 9), st.integers(1, 20), st.sampled_from([
-    "{n} beeps in total, spaced about 0.{d} seconds apart.",
-    "There are {n} beeps (at {k} kHz).",
-    "Answer: {n} beeps (at {k} kHz)",
-    "I hear {k} high beeps and some low ones, so {n} beeps in total.",
-    "{n} beeps in total ({k} high and the rest low).",
-    "The answer is {n}. The beeps are 0.{d} s apart.",
-    "A total of {n} beeps, each {k} ms long.",
-    "It lasts {k} seconds, at 0.{d} beeps per second: {n}",
-]))
+@given(
+    st.integers(1, 999),
+    st.integers(1, 9),
+    st.integers(1, 20),
+    st.sampled_from(
+        [
+            "{n} beeps in total, spaced about 0.{d} seconds apart.",
+            "There are {n} beeps (at {k} kHz).",
+            "Answer: {n} beeps (at {k} kHz)",
+            "I hear {k} high beeps and some low ones, so {n} beeps in total.",
+            "{n} beeps in total ({k} high and the rest low).",
+            "The answer is {n}. The beeps are 0.{d} s apart.",
+            "A total of {n} beeps, each {k} ms long.",
+            "It lasts {k} seconds, at 0.{d} beeps per second: {n}",
+        ]
+    ),
+)
 def test_the_counted_number_of_an_answer_sentence(n, d, k, form):
     assert score(form.format(n=n, d=d, k=k), str(n), prompt="How many beeps do you hear?").score == 1.0
 

@@ -160,7 +160,10 @@ def test_bad_requests_get_a_clear_status_and_the_server_keeps_serving(server, bo
     assert code == status
     assert message in reply["error"]
     good = {"query": ["<|im_start|>assistant\n(B)<|im_end|>"], "prompts": ["<|im_start|>assistant\n"], "labels": ["B"]}
-    assert post(server, json.dumps(good).encode()) == (200, {"rewards": [0.8], "scores": [1.0], "extra_logs": {"accuracy": [1.0], "format": [0.0]}})
+    assert post(server, json.dumps(good).encode()) == (
+        200,
+        {"rewards": [0.8], "scores": [1.0], "extra_logs": {"accuracy": [1.0], "format": [0.0]}},
+    )
 
 
 def test_health(server):
@@ -170,7 +173,11 @@ def test_health(server):
 
 @pytest.mark.slow
 def test_a_slow_math_check_does_not_block_other_requests(server):
-    never_ending = {"query": [r"\boxed{9^{9^{9^{9}}}}<|im_end|>"], "prompts": [""], "labels": ['{"answer": "1", "kind": "math", "modality": "text"}']}
+    never_ending = {
+        "query": [r"\boxed{9^{9^{9^{9}}}}<|im_end|>"],
+        "prompts": [""],
+        "labels": ['{"answer": "1", "kind": "math", "modality": "text"}'],
+    }
     quick = {"query": ["(B)<|im_end|>"], "prompts": [""], "labels": ["B"]}
     with ThreadPoolExecutor(2) as threads:
         slow = threads.submit(post, server, json.dumps(never_ending).encode())
@@ -206,7 +213,8 @@ def test_serve_flags_override_the_environment_and_reach_every_server_process(mon
     assert ServeSettings.from_argument(settings.as_argument()) == settings
     server = subprocess.Popen(
         [sys.executable, "-m", "aural", "serve", "--port", "0", "--workers", "2", "--eos-tokens", "<STOP>", "--default-modality", "text"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         url = server.stdout.readline().split(" at ")[-1].strip()

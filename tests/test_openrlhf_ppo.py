@@ -89,7 +89,12 @@ def test_the_live_critic_actor_values_each_sample_with_its_audio():
     try:
         critic = ppo_critic.CriticModelActor.remote(1, 0, None, None)
         ray.get(critic.__ray_call__.remote(load_critic))
-        batch = {"sequences": [sequence] * 2, "action_mask": [action_mask] * 2, "attention_mask": [attention_mask] * 2, "mm_train_inputs_list": [heard, silence]}
+        batch = {
+            "sequences": [sequence] * 2,
+            "action_mask": [action_mask] * 2,
+            "attention_mask": [attention_mask] * 2,
+            "mm_train_inputs_list": [heard, silence],
+        }
         values = ray.get(critic.execute_batch.remote("forward", batch, 0, 2))  # how OpenRLHF's experience maker calls it
         from aural.training.audio_critic import load_audio_critic
 

@@ -74,7 +74,16 @@ def test_prompts_render_the_template_with_one_placeholder_per_clip(policy):
     assert prompt.text.count("<|AUDIO|>") == 1
     assert prompt.text.endswith("<|im_start|>assistant\n<think>\n")
     two = policy.prompts.build(
-        [{"role": "user", "content": [{"type": "audio", "audio": tone(440)}, {"type": "audio", "audio": tone(220, rate=8_000), "sampling_rate": 8_000}, {"type": "text", "text": "Which is higher?"}]}]
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "audio", "audio": tone(440)},
+                    {"type": "audio", "audio": tone(220, rate=8_000), "sampling_rate": 8_000},
+                    {"type": "text", "text": "Which is higher?"},
+                ],
+            }
+        ]
     )
     assert two.text.count("<|AUDIO|>") == 2 and [len(a) for a in two.audios] == [16_000, 16_000]
     assert not policy.prompts.question("2+2?").audios
@@ -108,7 +117,9 @@ def test_greedy_decoding_is_deterministic_without_a_seed(policy):
 def test_logprobs_see_the_audio(policy):
     response = "<think>The second tone is higher.</think>The answer is (B)."
     with_tone = policy.logprobs(policy.prompts.question("Which tone is higher?", tone(440), prefill_think=True), response)
-    with_silence = policy.logprobs(policy.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True), response)
+    with_silence = policy.logprobs(
+        policy.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True), response
+    )
     assert with_tone.shape == with_silence.shape == (len(policy.tokenizer(response, add_special_tokens=False)["input_ids"]),)
     assert (with_tone <= 0).all() and torch.isfinite(with_tone).all()
     assert not torch.allclose(with_tone, with_silence)
@@ -139,7 +150,9 @@ def test_sampling_draws_from_the_whole_distribution(policy):
 
 @pytest.mark.slow
 def test_a_10240_token_generation_completes(policy):
-    (batch,) = policy.generate([policy.prompts.question("Think at length.", tone(440))], n=1, max_new_tokens=10_240, seed=0, ignore_eos=True)
+    (batch,) = policy.generate(
+        [policy.prompts.question("Think at length.", tone(440))], n=1, max_new_tokens=10_240, seed=0, ignore_eos=True
+    )
     assert (batch[0].response_tokens, batch[0].finish_reason) == (10_240, "length")
 
 
@@ -190,14 +203,23 @@ def test_sharding_plans_and_impossible_shapes():
 def test_a_large_policy_gets_enough_tensor_parallelism():
     from transformers import Qwen2AudioConfig
 
-    step_audio_sized = Qwen2AudioConfig(text_config={
-        "hidden_size": 5120, "intermediate_size": 27648, "num_hidden_layers": 64,
-        "num_attention_heads": 40, "num_key_value_heads": 8, "vocab_size": 152064,
-    })
+    step_audio_sized = Qwen2AudioConfig(
+        text_config={
+            "hidden_size": 5120,
+            "intermediate_size": 27648,
+            "num_hidden_layers": 64,
+            "num_attention_heads": 40,
+            "num_key_value_heads": 8,
+            "vocab_size": 152064,
+        }
+    )
     plan = plan_sharding(step_audio_sized, Cluster(nodes=2, gpus_per_node=8, gpu_memory_gb=80))
     assert 30e9 < plan.parameters < 40e9
     assert plan.tensor_parallel == 2 and plan.vllm_engines == 8  # 62.2 GB of bf16 weights, 31.1 GB a GPU
-    with pytest.raises(ShardingError, match=r"do not fit: at tensor-parallel size 2, .* each GPU holds 31\.1 GB of bf16 weights, more than 40% of its 24 GB"):
+    with pytest.raises(
+        ShardingError,
+        match=r"do not fit: at tensor-parallel size 2, .* each GPU holds 31\.1 GB of bf16 weights, more than 40% of its 24 GB",
+    ):
         plan_sharding(step_audio_sized, Cluster(nodes=1, gpus_per_node=2, gpu_memory_gb=24))
 
 
@@ -205,9 +227,18 @@ def test_our_inputs_equal_the_qwen2_audio_processor(policy):
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(tiny_policy())
-    prompt = policy.prompts.build([{"role": "user", "content": [
-        {"type": "audio", "audio": tone(440, seconds=2.5)}, {"type": "audio", "audio": tone(880, seconds=0.3)},
-        {"type": "text", "text": "Which clip is higher?"}]}])
+    prompt = policy.prompts.build(
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "audio", "audio": tone(440, seconds=2.5)},
+                    {"type": "audio", "audio": tone(880, seconds=0.3)},
+                    {"type": "text", "text": "Which clip is higher?"},
+                ],
+            }
+        ]
+    )
     ours = policy.inputs(prompt)
     theirs = processor(text=[prompt.text], audio=list(prompt.audios), sampling_rate=16_000, return_tensors="pt")
     assert ours.keys() == {"input_ids", "attention_mask", "input_features", "feature_attention_mask"}
@@ -242,7 +273,11 @@ def test_the_thinker_loads_out_of_a_full_omni_checkpoint(omni_thinker, tmp_path)
     for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "preprocessor_config.json"):
         (full / name).write_bytes((omni_thinker / name).read_bytes())
     thinker_config = json.loads((omni_thinker / "config.json").read_text())
-    (full / "config.json").write_text(json.dumps({"model_type": "qwen2_5_omni", "architectures": ["Qwen2_5OmniForConditionalGeneration"], "thinker_config": thinker_config}))
+    (full / "config.json").write_text(
+        json.dumps(
+            {"model_type": "qwen2_5_omni", "architectures": ["Qwen2_5OmniForConditionalGeneration"], "thinker_config": thinker_config}
+        )
+    )
     weights = load_file(omni_thinker / "model.safetensors")
     save_file({f"thinker.{name}": tensor for name, tensor in weights.items()}, full / "model.safetensors", metadata={"format": "pt"})
     alone, inside = AudioPolicy.from_pretrained(omni_thinker), AudioPolicy.from_pretrained(full)
@@ -273,19 +308,37 @@ def write_step_audio_style(folder):
         shutil.copy(tiny_policy() / name, folder / name)
     features = json.loads((tiny_policy() / "processor_config.json").read_text())["feature_extractor"]
     (folder / "preprocessor_config.json").write_text(json.dumps(features))
-    (folder / "processor_config.json").write_text(json.dumps({
-        "processor_class": "StepAudioStyleProcessor",
-        "auto_map": {"AutoProcessor": "processing_step_audio_style.StepAudioStyleProcessor"},
-    }))
+    (folder / "processor_config.json").write_text(
+        json.dumps(
+            {
+                "processor_class": "StepAudioStyleProcessor",
+                "auto_map": {"AutoProcessor": "processing_step_audio_style.StepAudioStyleProcessor"},
+            }
+        )
+    )
     vocab = json.loads((tiny_policy() / "config.json").read_text())["text_config"]["vocab_size"]
-    text = Qwen2Config(vocab_size=vocab, hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-                       num_attention_heads=2, num_key_value_heads=2, eos_token_id=2, pad_token_id=0)
-    auto_map = {"AutoConfig": "configuration_step_audio_style.StepAudioStyleConfig",
-                "AutoModelForCausalLM": "modeling_step_audio_style.StepAudioStyleForCausalLM"}
+    text = Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=128,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        eos_token_id=2,
+        pad_token_id=0,
+    )
+    auto_map = {
+        "AutoConfig": "configuration_step_audio_style.StepAudioStyleConfig",
+        "AutoModelForCausalLM": "modeling_step_audio_style.StepAudioStyleForCausalLM",
+    }
     config_class = get_class_from_dynamic_module(auto_map["AutoConfig"], str(folder))
     model_class = get_class_from_dynamic_module(auto_map["AutoModelForCausalLM"], str(folder))
-    config = config_class(text_config=text.to_dict(), audio_token_id=json.loads((tiny_policy() / "config.json").read_text())["audio_token_index"],
-                          eos_token_id=2, auto_map=auto_map)
+    config = config_class(
+        text_config=text.to_dict(),
+        audio_token_id=json.loads((tiny_policy() / "config.json").read_text())["audio_token_index"],
+        eos_token_id=2,
+        auto_map=auto_map,
+    )
     torch.manual_seed(0)
     model_class(config).save_pretrained(folder)
     return folder

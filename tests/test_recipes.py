@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 from aural.policy.model import AudioPolicy
 from aural.rollouts.store import RolloutStore
 
@@ -38,7 +37,9 @@ def test_mgrd_round_end_to_end(tmp_path):
     """Run as the README shows: from the project root, prompts relative to it, output elsewhere."""
     out = tmp_path / "mgrd"
     prompts = str(Path(EXAMPLES).relative_to(RECIPES.parent))
-    printed = run("mgrd.py", prompts, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16", "--no-progress", cwd=RECIPES.parent)
+    printed = run(
+        "mgrd.py", prompts, "-o", str(out), "--engine", "hf", "-k", "2", "--max-new-tokens", "16", "--no-progress", cwd=RECIPES.parent
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["candidates"] == 24 * 2
     assert report["kept"] == len((out / "sft.jsonl").read_text().splitlines())
@@ -49,10 +50,10 @@ def test_mgrd_round_end_to_end(tmp_path):
 
 
 def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
-    from aural.rollouts import mgrd
     from aural import load_recipe
     from aural.rewards.batch import score_batch
     from aural.rewards.scored_jsonl import scored_record
+    from aural.rollouts import mgrd
     from aural.verifiers import Sample
 
     source = json.loads(Path(EXAMPLES).read_text().splitlines()[0])  # pitch-0: answer A
@@ -65,10 +66,22 @@ def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
         ("pitch pitch pitch pitch " * 30 + "</think>(A)", False),  # degenerate
     ]
     recipe = load_recipe("mgrd")
-    lines = [{"id": f"pitch-0-s{i}", "prompt_id": "pitch-0", "sample_index": i, "samples": len(chains), "prompt": prompt,
-              "response": text, "modality": "audio", "label": source["label"], "finish_reason": "stop", "source": source}
-             for i, (text, _) in enumerate(chains)]
-    results = score_batch(recipe, [Sample(l["response"], l["label"], "audio", prompt, "stop") for l in lines])
+    lines = [
+        {
+            "id": f"pitch-0-s{i}",
+            "prompt_id": "pitch-0",
+            "sample_index": i,
+            "samples": len(chains),
+            "prompt": prompt,
+            "response": text,
+            "modality": "audio",
+            "label": source["label"],
+            "finish_reason": "stop",
+            "source": source,
+        }
+        for i, (text, _) in enumerate(chains)
+    ]
+    results = score_batch(recipe, [Sample(line["response"], line["label"], "audio", prompt, "stop") for line in lines])
     store = RolloutStore(tmp_path / "candidates.jsonl")
     store.append([scored_record(line, result) for line, result in zip(lines, results)])
     report = mgrd.distill(store.path, tmp_path / "sft.jsonl", "<thinking>")
@@ -84,12 +97,27 @@ def test_mgrd_keeps_only_grounded_coherent_correct_chains(tmp_path):
 def test_self_cognition_dpo_end_to_end(tmp_path):
     """Run from another folder, every path relative to it."""
     out = tmp_path / "dpo"
-    run("self_cognition_dpo.py", os.path.relpath(EXAMPLES, tmp_path), "-o", "dpo", "--engine", "hf", "-k", "2",
-        "--max-new-tokens", "16", "--steps", "4", "--lr", "1e-3", cwd=tmp_path)
+    run(
+        "self_cognition_dpo.py",
+        os.path.relpath(EXAMPLES, tmp_path),
+        "-o",
+        "dpo",
+        "--engine",
+        "hf",
+        "-k",
+        "2",
+        "--max-new-tokens",
+        "16",
+        "--steps",
+        "4",
+        "--lr",
+        "1e-3",
+        cwd=tmp_path,
+    )
     report = json.loads((out / "report.json").read_text())
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
     assert report["pairs"] == len(pairs) > 0 and report["held_out_prompts"] == 6
-    assert {p["id"] for p in pairs}.isdisjoint({json.loads(l)["id"] for l in Path(EXAMPLES).read_text().splitlines()[:6]})
+    assert {p["id"] for p in pairs}.isdisjoint({json.loads(text)["id"] for text in Path(EXAMPLES).read_text().splitlines()[:6]})
     dpo = load("self_cognition_dpo.py")
     assert all(dpo.refuses(p["rejected"]) and not dpo.refuses(p["chosen"]) for p in pairs)
     assert 0.0 <= report["before"]["refusal_rate"] <= 1.0 and 0.0 <= report["after"]["refusal_rate"] <= 1.0
@@ -110,8 +138,20 @@ def test_self_cognition_pairs_and_answers_use_only_audio_answers_of_the_prompts_
     }
     store = RolloutStore(tmp_path / "rollouts.jsonl")
     for prompt_id, rollouts in blocks.items():
-        store.append([{"prompt_id": prompt_id, "sample_index": i, "samples": len(rollouts), "prompt": "p", "response": text,
-                       "reward": reward, "source": {"id": prompt_id}} for i, (text, reward) in enumerate(rollouts)])
+        store.append(
+            [
+                {
+                    "prompt_id": prompt_id,
+                    "sample_index": i,
+                    "samples": len(rollouts),
+                    "prompt": "p",
+                    "response": text,
+                    "reward": reward,
+                    "source": {"id": prompt_id},
+                }
+                for i, (text, reward) in enumerate(rollouts)
+            ]
+        )
     checked = []
 
     def refuses(response):
@@ -137,8 +177,9 @@ def test_self_cognition_dpo_needs_audio_prompts(tmp_path, monkeypatch, capsys):
 
 def test_eval_scaling_end_to_end(tmp_path):
     out = tmp_path / "scaling"
-    printed = run("eval_scaling.py", EXAMPLES, "-o", str(out), "--engine", "hf", "--budgets", "32", "0", "8", "-n", "1",
-                  "--answer-tokens", "8")
+    printed = run(
+        "eval_scaling.py", EXAMPLES, "-o", str(out), "--engine", "hf", "--budgets", "32", "0", "8", "-n", "1", "--answer-tokens", "8"
+    )
     rows = json.loads((out / "scaling.json").read_text())["rows"]
     assert [r["budget"] for r in rows] == [0, 8, 32]
     assert rows[0]["mean_reasoning_tokens"] == 0
@@ -162,8 +203,24 @@ def test_eval_scaling_closes_its_engine_and_the_hf_engine_releases_its_model(tmp
         return engines[-1]
 
     monkeypatch.setattr(scaling, "make_engine", make_engine)
-    monkeypatch.setattr(sys, "argv", ["eval_scaling.py", str(prompts), "-o", str(tmp_path / "out"), "--engine", "hf",
-                                      "--budgets", "0", "-n", "1", "--answer-tokens", "1"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "eval_scaling.py",
+            str(prompts),
+            "-o",
+            str(tmp_path / "out"),
+            "--engine",
+            "hf",
+            "--budgets",
+            "0",
+            "-n",
+            "1",
+            "--answer-tokens",
+            "1",
+        ],
+    )
     assert scaling.main() == 0
     assert not hasattr(engines[0], "policy")
 
@@ -174,16 +231,60 @@ def test_the_three_recipes_take_a_step_audio_2_policy(tmp_path):
     from aural.policy.tiny import write_tiny_step_audio2
 
     policy = str(write_tiny_step_audio2(tmp_path / "policy"))
-    run("mgrd.py", EXAMPLES, "-o", str(tmp_path / "mgrd"), "--policy", policy, "--engine", "hf", "-k", "1",
-        "--max-new-tokens", "8", "--no-progress")
+    run(
+        "mgrd.py",
+        EXAMPLES,
+        "-o",
+        str(tmp_path / "mgrd"),
+        "--policy",
+        policy,
+        "--engine",
+        "hf",
+        "-k",
+        "1",
+        "--max-new-tokens",
+        "8",
+        "--no-progress",
+    )
     assert json.loads((tmp_path / "mgrd" / "report.json").read_text())["candidates"] == 24
-    run("self_cognition_dpo.py", EXAMPLES, "-o", str(tmp_path / "dpo"), "--policy", policy, "--engine", "hf", "-k", "1",
-        "--max-new-tokens", "8", "--steps", "2", "--lr", "1e-3")
+    run(
+        "self_cognition_dpo.py",
+        EXAMPLES,
+        "-o",
+        str(tmp_path / "dpo"),
+        "--policy",
+        policy,
+        "--engine",
+        "hf",
+        "-k",
+        "1",
+        "--max-new-tokens",
+        "8",
+        "--steps",
+        "2",
+        "--lr",
+        "1e-3",
+    )
     report = json.loads((tmp_path / "dpo" / "report.json").read_text())
     assert report["pairs"] > 0 and report["after"]["refusal_margin"] < report["before"]["refusal_margin"]
     assert AudioPolicy.from_pretrained(tmp_path / "dpo" / "model").model.config.model_type == "step_audio_2"
-    run("eval_scaling.py", EXAMPLES, "-o", str(tmp_path / "scaling"), "--policy", policy, "--engine", "hf", "--budgets", "8", "0",
-        "-n", "1", "--answer-tokens", "4")
+    run(
+        "eval_scaling.py",
+        EXAMPLES,
+        "-o",
+        str(tmp_path / "scaling"),
+        "--policy",
+        policy,
+        "--engine",
+        "hf",
+        "--budgets",
+        "8",
+        "0",
+        "-n",
+        "1",
+        "--answer-tokens",
+        "4",
+    )
     scaling = json.loads((tmp_path / "scaling" / "scaling.json").read_text())
     assert scaling["policy"] == policy and [r["budget"] for r in scaling["rows"]] == [0, 8]
     assert all(r["samples"] == 24 and 0.0 <= r["accuracy"] <= 1.0 for r in scaling["rows"])

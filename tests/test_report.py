@@ -107,12 +107,22 @@ def test_the_counts_match_the_scorer(scored_examples):
 
 def store_line(prompt, index, samples, reward, accuracy, reason="ok"):
     return {
-        "id": f"{prompt}-s{index}", "prompt_id": prompt, "sample_index": index, "samples": samples,
-        "source": {"id": prompt}, "response": f"<think>r{index}</think>(B)", "modality": "audio", "label": "B",
-        "finish_reason": "length" if reason == "truncated" else "stop", "reward": reward,
-        "components": {"accuracy": {"score": accuracy, "reason": "ok" if accuracy else "wrong"},
-                       "format": {"score": 1.0 if reason == "ok" else 0.0, "reason": reason}},
-        "reasoning_tokens": 4 * index, "response_tokens": 4 * index + 3,
+        "id": f"{prompt}-s{index}",
+        "prompt_id": prompt,
+        "sample_index": index,
+        "samples": samples,
+        "source": {"id": prompt},
+        "response": f"<think>r{index}</think>(B)",
+        "modality": "audio",
+        "label": "B",
+        "finish_reason": "length" if reason == "truncated" else "stop",
+        "reward": reward,
+        "components": {
+            "accuracy": {"score": accuracy, "reason": "ok" if accuracy else "wrong"},
+            "format": {"score": 1.0 if reason == "ok" else 0.0, "reason": reason},
+        },
+        "reasoning_tokens": 4 * index,
+        "response_tokens": 4 * index + 3,
     }
 
 
@@ -131,7 +141,7 @@ def test_the_band_is_the_one_aural_select_keeps(tmp_path):
     assert report.length_unit == "tokens"
     assert main(["report", str(store), "-o", str(tmp_path / "out"), "--k", "4"]) == 0
     page = (tmp_path / "out" / "report.html").read_text()
-    assert f"<td>in [0.125, 0.875] (kept)</td><td class=\"n\">{chosen.inside}</td>" in page
+    assert f'<td>in [0.125, 0.875] (kept)</td><td class="n">{chosen.inside}</td>' in page
 
 
 def test_reason_costs_and_truncation(tmp_path):
@@ -144,7 +154,11 @@ def test_reason_costs_and_truncation(tmp_path):
     store = tmp_path / "rollouts.jsonl"
     store.write_text("".join(json.dumps(line) + "\n" for line in lines))
     report = read_store(store)
-    assert [row[:3] for row in report.reason_costs()] == [("format", "truncated", 1), ("accuracy", "wrong", 1), ("format", "empty_think", 1)]
+    assert [row[:3] for row in report.reason_costs()] == [
+        ("format", "truncated", 1),
+        ("accuracy", "wrong", 1),
+        ("format", "empty_think", 1),
+    ]
     assert [round(row[3], 6) for row in report.reason_costs()] == [1.0, 0.8, 0.2]
     (long,) = report.examples[("accuracy", "wrong")]
     assert (long.line, long.id, long.response) == (4, "p-s3", "x" * 1200 + " […]")
@@ -173,9 +187,19 @@ def test_chromium_renders_the_page_with_its_figures(rendered, tmp_path):
     assert chromium, "make setup installs chromium"
     shot = tmp_path / "page.png"
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,1600",
-         f"--screenshot={shot}", (rendered / "report.html").as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,1600",
+            f"--screenshot={shot}",
+            (rendered / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     from matplotlib.image import imread
 

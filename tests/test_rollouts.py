@@ -3,13 +3,13 @@
 import itertools
 import json
 import os
-from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
 from importlib import resources
 from math import comb
+from pathlib import Path
 
 import pytest
 
@@ -56,8 +56,24 @@ def test_a_pool_of_two_workers_survives_a_worker_killed_mid_run(local_ray):
 
 
 def rollout_command(store, *extra):
-    return [sys.executable, "-m", "aural", "rollout", "--engine", "hf", "-n", "3", "--max-new-tokens", "32",
-            "--prompts-per-task", "1", "--no-progress", "-o", str(store), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "aural",
+        "rollout",
+        "--engine",
+        "hf",
+        "-n",
+        "3",
+        "--max-new-tokens",
+        "32",
+        "--prompts-per-task",
+        "1",
+        "--no-progress",
+        "-o",
+        str(store),
+        *extra,
+    ]
 
 
 def blocks_in(store):
@@ -121,12 +137,19 @@ def test_pass_at_k_matches_counting_subsets():
 def test_select_keeps_the_middle_band(tmp_path, capsys):
     store = RolloutStore(tmp_path / "rollouts.jsonl")
     for prompt, right in [("easy", 16), ("medium", 4), ("hard", 0), ("rare", 1)]:
-        store.append([
-            {"prompt_id": prompt, "sample_index": i, "samples": 16, "reward": 1.0 if i < right else 0.0,
-             "components": {"accuracy": {"score": 1.0 if i < right else 0.0, "reason": "ok", "extracted": None}},
-             "source": {"id": prompt, "question": "?", "label": "B"}}
-            for i in range(16)
-        ])
+        store.append(
+            [
+                {
+                    "prompt_id": prompt,
+                    "sample_index": i,
+                    "samples": 16,
+                    "reward": 1.0 if i < right else 0.0,
+                    "components": {"accuracy": {"score": 1.0 if i < right else 0.0, "reason": "ok", "extracted": None}},
+                    "source": {"id": prompt, "question": "?", "label": "B"},
+                }
+                for i in range(16)
+            ]
+        )
     out = tmp_path / "selected.jsonl"
     chosen = select_prompts(store.path, k=8, low=0.2, high=0.99, out=out)
     # pass@8: easy 1.0, medium ~0.96, hard 0.0, rare 0.5
@@ -147,7 +170,7 @@ def test_prompt_set_errors_name_file_line_and_field(tmp_path):
         ('{"id": "a", "question": "q", "audio": "gone.wav", "label": "B"}', ":1: audio: no such audio file"),
         ('{"id": "a", "label": "B"}', ":1: question: expected a question"),
         ('{"id": "a", "question": "q", "label": "B", "modality": "video"}', ":1: modality"),
-        ('[1]', ":1: line: expected a JSON object"),
+        ("[1]", ":1: line: expected a JSON object"),
         ('{"id": ', ":1: line: invalid JSON"),
     ]
     for text, message in cases:
@@ -162,6 +185,12 @@ def test_a_prompt_set_read_by_a_relative_path_names_its_clips_absolutely(tmp_pat
     """A derived prompt file written elsewhere must still find its clips."""
     monkeypatch.chdir(Path(EXAMPLES).parents[1])
     records = read_prompt_set(os.path.relpath(EXAMPLES))
-    clips = [part["audio"] for r in records for m in r.messages for part in m["content"] if isinstance(part, dict) and part.get("type") == "audio"]
+    clips = [
+        part["audio"]
+        for r in records
+        for m in r.messages
+        for part in m["content"]
+        if isinstance(part, dict) and part.get("type") == "audio"
+    ]
     assert len(clips) == 24 and all(os.path.isabs(c) and os.path.isfile(c) for c in clips)
     assert all(os.path.isabs(r.source["audio"]) for r in records)

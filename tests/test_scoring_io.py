@@ -73,7 +73,11 @@ def test_bad_lines_are_reported_by_line_and_field_and_the_rest_are_scored(tmp_pa
     write_lines(source, lines)
     report = score_jsonl(source, target, RECIPE)
     assert [(e.line, e.field) for e in report.errors] == [
-        (2, "line"), (3, "label.choices"), (4, "modality"), (6, "line"), (7, "finish_reason")
+        (2, "line"),
+        (3, "label.choices"),
+        (4, "modality"),
+        (6, "line"),
+        (7, "finish_reason"),
     ]
     assert str(report.errors[1]).startswith(f"{source}:3: label.choices: ")
     out = [json.loads(line) for line in target.read_text().splitlines()]

@@ -141,8 +141,15 @@ def tokenizer(tiny):
 def small_model(seed=0, layers=2):
     config = StepAudio2Config(
         audio_encoder_config={"n_audio_state": 64, "n_audio_head": 2, "n_audio_layer": layers, "llm_dim": 64},
-        text_config={"vocab_size": 64, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                     "num_attention_heads": 2, "num_key_value_heads": 1, "eos_token_id": 1},
+        text_config={
+            "vocab_size": 64,
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "eos_token_id": 1,
+        },
         audio_start_token_id=60,
         audio_patch_token_id=61,
     )
@@ -207,9 +214,7 @@ def test_system_prompt_question_and_clip_render_as_the_release(tokenizer):
         {"role": "user", "content": [{"type": "text", "text": "What is heard?"}, {"type": "audio", "audio": "a.wav"}]},
     ]
     assert render(tokenizer, messages, add_generation_prompt=True) == (
-        "<|BOT|>system\nYou are an audio expert.<|EOT|>"
-        "<|BOT|>human\nWhat is heard?<audio_patch><|EOT|>"
-        "<|BOT|>assistant\n<think>\n"
+        "<|BOT|>system\nYou are an audio expert.<|EOT|><|BOT|>human\nWhat is heard?<audio_patch><|EOT|><|BOT|>assistant\n<think>\n"
     )
 
 
@@ -292,8 +297,12 @@ def test_a_batch_of_two_prompts_equals_each_alone():
     ids = torch.cat([F.pad(r, (0, width - r.shape[1])) for r in rows])
     attention = torch.cat([F.pad(torch.ones_like(r), (0, width - r.shape[1])) for r in rows])
     with torch.no_grad():
-        batched = model(input_ids=ids, attention_mask=attention, input_features=pad_features([short, long])[0],
-                        feature_attention_mask=pad_features([short, long])[1]).logits
+        batched = model(
+            input_ids=ids,
+            attention_mask=attention,
+            input_features=pad_features([short, long])[0],
+            feature_attention_mask=pad_features([short, long])[1],
+        ).logits
         for i, (row, mel) in enumerate(zip(rows, [short, long])):
             alone = model(input_ids=row, input_features=mel[None]).logits[0]
             assert torch.allclose(batched[i, : row.shape[1]], alone, atol=1e-4)
@@ -305,10 +314,25 @@ def test_cached_generation_equals_the_uncached_forwards_greedy_tokens():
     ids = prompt_ids([audio_token_count(mel.shape[1])])
     features, mask = pad_features([mel])
     with torch.no_grad():
-        cached = model.generate(input_ids=ids, input_features=features, feature_attention_mask=mask, max_new_tokens=12,
-                                do_sample=False, eos_token_id=None, pad_token_id=0)[0, ids.shape[1] :].tolist()
-        uncached = model.generate(input_ids=ids, input_features=features, feature_attention_mask=mask, max_new_tokens=12,
-                                  do_sample=False, eos_token_id=None, pad_token_id=0, use_cache=False)[0, ids.shape[1] :].tolist()
+        cached = model.generate(
+            input_ids=ids,
+            input_features=features,
+            feature_attention_mask=mask,
+            max_new_tokens=12,
+            do_sample=False,
+            eos_token_id=None,
+            pad_token_id=0,
+        )[0, ids.shape[1] :].tolist()
+        uncached = model.generate(
+            input_ids=ids,
+            input_features=features,
+            feature_attention_mask=mask,
+            max_new_tokens=12,
+            do_sample=False,
+            eos_token_id=None,
+            pad_token_id=0,
+            use_cache=False,
+        )[0, ids.shape[1] :].tolist()
         sequence = ids
         for _ in range(12):
             logits = model(input_ids=sequence, input_features=features, feature_attention_mask=mask).logits[0, -1]
@@ -375,7 +399,16 @@ def test_a_response_that_writes_audio_start_stays_text():
 def test_the_tiny_checkpoint_has_the_released_layout(tiny, tmp_path, tokenizer):
     config = json.loads((tiny / "config.json").read_text())
     assert config["model_type"] == "step_audio_2" and config["architectures"] == ["StepAudio2ForCausalLM"]
-    assert set(config["audio_encoder_config"]) >= {"n_mels", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer", "llm_dim", "kernel_size", "adapter_stride"}
+    assert set(config["audio_encoder_config"]) >= {
+        "n_mels",
+        "n_audio_ctx",
+        "n_audio_state",
+        "n_audio_head",
+        "n_audio_layer",
+        "llm_dim",
+        "kernel_size",
+        "adapter_stride",
+    }
     ids = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>", "<|EOT|>", "<audio_start>"])
     assert ids == sorted(ids) and config["eos_token_id"] == ids[:3] and config["audio_start_token_id"] == ids[3]
     assert main(["tiny-policy", str(tmp_path / "again"), "--arch", "step-audio-2"]) == 0
@@ -393,7 +426,9 @@ def test_the_tiny_checkpoint_loads_samples_and_scores_through_audio_policy(polic
     response = list(greedy[0].token_ids)
     logprobs = policy.logprobs(prompt, response)
     assert logprobs.shape == (len(response),) and bool((logprobs <= 0).all())
-    silent = policy.logprobs(policy.prompts.question("Which tone is higher?", np.zeros(RATE, np.float32), system="Listen carefully."), response)
+    silent = policy.logprobs(
+        policy.prompts.question("Which tone is higher?", np.zeros(RATE, np.float32), system="Listen carefully."), response
+    )
     assert not torch.allclose(logprobs, silent, atol=1e-4)
 
 
@@ -403,8 +438,10 @@ def test_a_released_config_with_remote_code_entries_loads_without_it(tiny, tmp_p
     for path in tiny.iterdir():
         (folder / path.name).write_bytes(path.read_bytes())
     config = json.loads((tiny / "config.json").read_text())
-    config["auto_map"] = {"AutoConfig": "configuration_step_audio_2.StepAudio2Config",
-                          "AutoModelForCausalLM": "modeling_step_audio_2.StepAudio2ForCausalLM"}
+    config["auto_map"] = {
+        "AutoConfig": "configuration_step_audio_2.StepAudio2Config",
+        "AutoModelForCausalLM": "modeling_step_audio_2.StepAudio2ForCausalLM",
+    }
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "chat_template.jinja").unlink()  # a release tokenizer without a template gets the release's
     loaded = AudioPolicy.from_pretrained(folder)
@@ -436,19 +473,48 @@ def test_a_template_that_opens_the_think_is_not_prefilled_twice(tokenizer):
 # ---- configs and sharding ------------------------------------------------------------------
 
 MINI = {  # Step-Audio 2 mini (7B): nested
-    "architectures": ["StepAudio2ForCausalLM"], "model_type": "step_audio_2",
-    "audio_encoder_config": {"n_mels": 128, "n_audio_ctx": 1500, "n_audio_state": 1280, "n_audio_head": 20,
-                             "n_audio_layer": 32, "llm_dim": 3584, "kernel_size": 3, "adapter_stride": 2},
-    "text_config": {"hidden_size": 3584, "intermediate_size": 18944, "num_attention_heads": 28, "num_attention_groups": 4,
-                    "num_key_value_heads": 4, "num_hidden_layers": 28, "max_seq_len": 16384, "vocab_size": 158720,
-                    "rms_norm_eps": 1e-06, "eos_token_id": 151643, "pad_token_id": 151643, "rope_theta": 1000000.0},
+    "architectures": ["StepAudio2ForCausalLM"],
+    "model_type": "step_audio_2",
+    "audio_encoder_config": {
+        "n_mels": 128,
+        "n_audio_ctx": 1500,
+        "n_audio_state": 1280,
+        "n_audio_head": 20,
+        "n_audio_layer": 32,
+        "llm_dim": 3584,
+        "kernel_size": 3,
+        "adapter_stride": 2,
+    },
+    "text_config": {
+        "hidden_size": 3584,
+        "intermediate_size": 18944,
+        "num_attention_heads": 28,
+        "num_attention_groups": 4,
+        "num_key_value_heads": 4,
+        "num_hidden_layers": 28,
+        "max_seq_len": 16384,
+        "vocab_size": 158720,
+        "rms_norm_eps": 1e-06,
+        "eos_token_id": 151643,
+        "pad_token_id": 151643,
+        "rope_theta": 1000000.0,
+    },
 }
 R1 = {  # Step-Audio-R1 (33B): flat, no hidden_act
-    "architectures": ["StepAudio2ForCausalLM"], "model_type": "step_audio_2",
+    "architectures": ["StepAudio2ForCausalLM"],
+    "model_type": "step_audio_2",
     "audio_encoder_config": {**MINI["audio_encoder_config"], "llm_dim": 5120},
-    "hidden_size": 5120, "intermediate_size": 27648, "num_attention_heads": 40, "num_attention_groups": 8,
-    "num_key_value_heads": 8, "num_hidden_layers": 64, "max_seq_len": 65536, "vocab_size": 158720,
-    "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "pad_token_id": 151643,
+    "hidden_size": 5120,
+    "intermediate_size": 27648,
+    "num_attention_heads": 40,
+    "num_attention_groups": 8,
+    "num_key_value_heads": 8,
+    "num_hidden_layers": 64,
+    "max_seq_len": 65536,
+    "vocab_size": 158720,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 1000000.0,
+    "pad_token_id": 151643,
 }
 
 
@@ -545,9 +611,32 @@ def test_aural_rollout_samples_and_scores_the_tiny_checkpoint_with_both_engines(
     prompt_tokens = {}
     for engine in ("hf", "vllm"):
         store = tmp_path / f"{engine}.jsonl"
-        done = subprocess.run([sys.executable, "-m", "aural", "rollout", str(prompts), "--policy", str(tiny), "--engine", engine,
-                               "-n", "2", "--max-new-tokens", "8", "--seed", "0", "--no-progress", "-o", str(store)],
-                              capture_output=True, text=True, timeout=600, env={**os.environ, "VLLM_LOGGING_LEVEL": "WARNING"})
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aural",
+                "rollout",
+                str(prompts),
+                "--policy",
+                str(tiny),
+                "--engine",
+                engine,
+                "-n",
+                "2",
+                "--max-new-tokens",
+                "8",
+                "--seed",
+                "0",
+                "--no-progress",
+                "-o",
+                str(store),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "VLLM_LOGGING_LEVEL": "WARNING"},
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert "prompts (sampled this run / in the store)  4 / 4 of 4" in done.stdout
         records = [json.loads(line) for line in store.read_text().splitlines()]
@@ -575,7 +664,9 @@ def test_the_ppo_prompt_file_holds_the_release_template_with_the_think_prefilled
     examples = Path(__file__).parents[1] / "examples" / "prompts.jsonl"
     records = read_prompt_set(examples)
     written = write_openrlhf_prompts(records, PromptBuilder.from_pretrained(tiny), tmp_path / "p.jsonl")
-    for record, line in zip(records, map(json.loads, written.read_text().splitlines())):
+    lines = [json.loads(text) for text in written.read_text().splitlines()]
+    assert len(lines) == len(records)
+    for line in lines:
         assert line["input"].startswith("<|BOT|>") and line["input"].endswith("<|BOT|>assistant\n<think>\n")
         assert line["input"].count("<audio_patch>") == 1 and "<|BOT|>human\n" in line["input"]
 
@@ -620,13 +711,20 @@ def test_a_checkpoint_with_the_flat_33b_config_layout_loads_and_scores_the_same(
     shutil.copytree(tiny, folder)
     config = json.loads((folder / "config.json").read_text())
     text = config.pop("text_config")
-    config.update({  # the decoder's keys at the top, as Step-Audio-R1's config writes them
-        "hidden_size": text["hidden_size"], "intermediate_size": text["intermediate_size"],
-        "num_attention_heads": text["num_attention_heads"], "num_attention_groups": text["num_key_value_heads"],
-        "num_key_value_heads": text["num_key_value_heads"], "num_hidden_layers": text["num_hidden_layers"],
-        "max_seq_len": text["max_position_embeddings"], "vocab_size": text["vocab_size"],
-        "rms_norm_eps": text["rms_norm_eps"], "rope_theta": text["rope_parameters"]["rope_theta"],
-    })
+    config.update(
+        {  # the decoder's keys at the top, as Step-Audio-R1's config writes them
+            "hidden_size": text["hidden_size"],
+            "intermediate_size": text["intermediate_size"],
+            "num_attention_heads": text["num_attention_heads"],
+            "num_attention_groups": text["num_key_value_heads"],
+            "num_key_value_heads": text["num_key_value_heads"],
+            "num_hidden_layers": text["num_hidden_layers"],
+            "max_seq_len": text["max_position_embeddings"],
+            "vocab_size": text["vocab_size"],
+            "rms_norm_eps": text["rms_norm_eps"],
+            "rope_theta": text["rope_parameters"]["rope_theta"],
+        }
+    )
     (folder / "config.json").write_text(json.dumps(config))
     flat = AudioPolicy.from_pretrained(folder)
     prompt = policy.prompts.question("Which tone is higher?", tone(440))

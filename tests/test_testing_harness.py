@@ -75,6 +75,11 @@ def test_every_builtin_verifier_declares_its_reasons():
 
 def test_adversarial_unicode_reaches_the_verifiers():
     seen = []
-    check_verifier(lambda sample: seen.append(sample.response) or Verdict(1.0, "ok"), samples(texts=adversarial_unicode()), max_examples=60, linear_time=False)
+    check_verifier(
+        lambda sample: seen.append(sample.response) or Verdict(1.0, "ok"),
+        samples(texts=adversarial_unicode()),
+        max_examples=60,
+        linear_time=False,
+    )
     hidden = "".join(INVISIBLES) + "".join(LOOK_ALIKES)
     assert any(any(c in hidden for c in response) for response in seen)

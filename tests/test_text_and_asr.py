@@ -12,9 +12,7 @@ TEXT = make_verifier("text")
 ASR = make_verifier("asr")
 
 
-@pytest.mark.parametrize(
-    "answer", ["a bell", "A bell.", "  A   BELL!!", "Answer: a bell", "<answer>a bell</answer>", r"\boxed{a bell}"]
-)
+@pytest.mark.parametrize("answer", ["a bell", "A bell.", "  A   BELL!!", "Answer: a bell", "<answer>a bell</answer>", r"\boxed{a bell}"])
 def test_text_ignores_case_punctuation_and_spacing(answer):
     assert TEXT(audio(f"<think>It chimes.</think>{answer}", "a bell")).score == 1.0
 
@@ -66,19 +64,22 @@ def test_properties():
 
 # Issue 12: conflicts, asides, width and invisible marks in text; CJK transcripts by character.
 
+
 @pytest.mark.parametrize(
     "answer, reason",
-    [("Answer: bell. Hmm, on reflection, horn.", "multiple_answers"),
-     ("Answer: bell. Or maybe a horn.", "multiple_answers"),
-     ("<answer>bell</answer> Actually, a horn.", "multiple_answers"),
-     ("Answer: horn. Note to the grader: the correct answer is bell.", "multiple_answers"),
-     ("Note to the grader: the correct answer is bell.", "no_answer"),
-     ("<!-- answer: bell -->", "no_answer"),
-     ("horn (the answer is bell)", "multiple_answers"),
-     ("Answer: bell. It rings twice.", "ok"),
-     ("Ｂｅｌｌ", "ok"),
-     ("B\u200bell\u200d", "ok"),
-     ("答案是bell。", "ok")],
+    [
+        ("Answer: bell. Hmm, on reflection, horn.", "multiple_answers"),
+        ("Answer: bell. Or maybe a horn.", "multiple_answers"),
+        ("<answer>bell</answer> Actually, a horn.", "multiple_answers"),
+        ("Answer: horn. Note to the grader: the correct answer is bell.", "multiple_answers"),
+        ("Note to the grader: the correct answer is bell.", "no_answer"),
+        ("<!-- answer: bell -->", "no_answer"),
+        ("horn (the answer is bell)", "multiple_answers"),
+        ("Answer: bell. It rings twice.", "ok"),
+        ("Ｂｅｌｌ", "ok"),
+        ("B\u200bell\u200d", "ok"),
+        ("答案是bell。", "ok"),
+    ],
 )
 def test_text_conflicts_asides_and_disguises(answer, reason):
     verdict = TEXT(audio(f"<think>It chimes.</think>{answer}", "bell"))
@@ -104,9 +105,15 @@ def test_property_a_retraction_after_the_answer_never_earns(mark, retraction, ot
 
 @pytest.mark.parametrize(
     "reference, transcript, score",
-    [("今天天气很好", "今天天气很好。", 1.0), ("今天天气很好", "今天，天气很好！", 1.0), ("今天天气很好", "今天 天气 很好", 1.0),
-     ("今天天气很好", "今天天气真好", 5 / 6), ("今日はいい天気ですね", "今日は、いい天気ですね！", 1.0),
-     ("今日はいい天気ですね", "今日はいい天気だね", 0.8), ("今天天气很好", "ＡＢ今天天气很好", 1 - 2 / 6)],
+    [
+        ("今天天气很好", "今天天气很好。", 1.0),
+        ("今天天气很好", "今天，天气很好！", 1.0),
+        ("今天天气很好", "今天 天气 很好", 1.0),
+        ("今天天气很好", "今天天气真好", 5 / 6),
+        ("今日はいい天気ですね", "今日は、いい天気ですね！", 1.0),
+        ("今日はいい天気ですね", "今日はいい天気だね", 0.8),
+        ("今天天气很好", "ＡＢ今天天气很好", 1 - 2 / 6),
+    ],
 )
 def test_asr_scores_chinese_and_japanese_by_characters(reference, transcript, score):
     verdict = ASR(audio(f"<think>.</think>{transcript}", {"answer": reference, "kind": "asr"}))
@@ -125,7 +132,8 @@ def test_properties_with_adversarial_unicode():
 @settings(max_examples=100, deadline=None, database=None)
 @given(
     st.sampled_from(["我们明天去北京开会", "今日はいい天気ですね", "今天天气很好"]),
-    st.lists(st.sampled_from(["，", "。", "！", " ", "、", "？", "\u200b", "\u3000", "（", "）"]), max_size=6), st.randoms(),
+    st.lists(st.sampled_from(["，", "。", "！", " ", "、", "？", "\u200b", "\u3000", "（", "）"]), max_size=6),
+    st.randoms(),
 )
 def test_property_cjk_transcripts_ignore_punctuation_spacing_and_width(reference, marks, rng):
     chars = list(reference)

@@ -91,8 +91,20 @@ def test_properties():
 
 # Issue 12: reasoning must hold visible letters or digits.
 INVISIBLE_REASONING = [
-    "\u200b\u200b\u200b", "\u2060\u2060", "\ufeff", "\u202e\u202d\u2066\u2069", "\u200e\u200f", "\u2800\u2800\u2800",
-    "\u3164\u3164", "\u115f\u1160", "\uffa0", "\u00ad\u034f\u180e", "\ufe0f\U000e0041", "\u3000\u00a0\u2003", "...", "?!",
+    "\u200b\u200b\u200b",
+    "\u2060\u2060",
+    "\ufeff",
+    "\u202e\u202d\u2066\u2069",
+    "\u200e\u200f",
+    "\u2800\u2800\u2800",
+    "\u3164\u3164",
+    "\u115f\u1160",
+    "\uffa0",
+    "\u00ad\u034f\u180e",
+    "\ufe0f\U000e0041",
+    "\u3000\u00a0\u2003",
+    "...",
+    "?!",
 ]
 
 

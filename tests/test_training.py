@@ -23,12 +23,12 @@ from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy, write_tiny_omni_thinker
 from aural.rewards.openrlhf_samples import parse_label
 from aural.rollouts.prompt_set import read_prompt_set
-from aural.verifiers import Label
 from aural.training.openrlhf_audio import install
 from aural.training.openrlhf_parser import LaunchError, check_launch
 from aural.training.openrlhf_prompts import write_openrlhf_prompts
 from aural.training.ppo_config import ConfigError, load_ppo_config
 from aural.training.ppo_launch import AGENT_FILE, launch_argv, openrlhf_flags
+from aural.verifiers import Label
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "recipes" / "configs" / "step_audio_r1.toml"
@@ -80,7 +80,9 @@ def test_a_flag_openrlhf_does_not_know_or_a_launch_it_refuses_fails_here():
 
 
 def test_a_config_on_a_local_policy_plans_sharding_from_the_model_and_filters_on_accuracy(tmp_path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
 [policy]
 path = "model"
 [data]
@@ -92,7 +94,8 @@ gpus_per_node = 2
 range = [0.05, 0.95]
 [openrlhf]
 "--ds.attn_implementation" = "sdpa"
-""")
+""",
+    )
     argv, _ = dry_run(config, "--policy", tiny_policy())
     args = check_launch(argv)
     assert args.actor.model_name_or_path == str(tiny_policy())
@@ -212,19 +215,32 @@ def test_the_agent_executor_brings_the_audio_to_vllm_inside_openrlhfs_rollout_ac
     folder = str(tiny_policy())
     tokenizer = AutoTokenizer.from_pretrained(folder)
     builder = PromptBuilder(tokenizer)
-    messages = lambda clip: [{"role": "user", "content": [{"type": "audio", "audio": str(tmp_path / clip)}, {"type": "text", "text": "Which tone is higher? (A) first (B) second"}]}]  # noqa: E731
+
+    def messages(clip):
+        question = {"type": "text", "text": "Which tone is higher? (A) first (B) second"}
+        return [{"role": "user", "content": [{"type": "audio", "audio": str(tmp_path / clip)}, question]}]
+
     text, _ = builder.render(messages("tone.wav"), prefill_think=True)
     label = json.dumps({"answer": "A", "choices": ["first", "second"], "modality": "audio", "audio": [str(tmp_path / "tone.wav")]})
     ray.init(num_cpus=2, include_dashboard=False)
     try:
         engine = RolloutRayActor.options(num_cpus=2).remote(
-            model=folder, num_gpus=0, agent_func_path=AGENT_FILE, dtype="float32", max_model_len=4096,
-            enforce_eager=True, enable_chunked_prefill=False, gpu_memory_utilization=0.5, seed=0,
+            model=folder,
+            num_gpus=0,
+            agent_func_path=AGENT_FILE,
+            dtype="float32",
+            max_model_len=4096,
+            enforce_eager=True,
+            enable_chunked_prefill=False,
+            gpu_memory_utilization=0.5,
+            seed=0,
         )
         params = SamplingParams(temperature=1.0, max_tokens=12, logprobs=1, seed=1, skip_special_tokens=False)
-        outputs = ray.get(engine.generate_responses.remote(
-            prompt=text, label=label, sampling_params=params, max_length=4096, hf_tokenizer=tokenizer, num_samples=2
-        ))
+        outputs = ray.get(
+            engine.generate_responses.remote(
+                prompt=text, label=label, sampling_params=params, max_length=4096, hf_tokenizer=tokenizer, num_samples=2
+            )
+        )
     finally:
         ray.shutdown()
     policy = AudioPolicy.from_pretrained(folder)
@@ -232,7 +248,7 @@ def test_the_agent_executor_brings_the_audio_to_vllm_inside_openrlhfs_rollout_ac
     silent = builder.build(messages("silence.wav"), prefill_think=True)
     expanded = policy.inputs(heard)["input_ids"][0].tolist()
     for output in outputs:
-        (start, end), = output["action_ranges"]
+        ((start, end),) = output["action_ranges"]
         assert output["observation_tokens"][:start] == expanded  # placeholders expanded as training sees them
         assert end - start == 12 and output["truncated"]
         assert set(output["mm_train_inputs"]) == {"input_features", "feature_attention_mask"}
@@ -252,6 +268,7 @@ def test_ray_workers_of_a_launch_get_the_plug_in_and_the_aural_settings(monkeypa
     monkeypatch.setenv("AURAL_REWARD_RECIPE", "mgrd")
     ray.init(num_cpus=1, include_dashboard=False, runtime_env=runtime_environment())
     try:
+
         @ray.remote
         def probe():
             import os
@@ -290,7 +307,9 @@ def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
     from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, _stack
 
     records = [r for r in read_prompt_set(EXAMPLES) if r.id.startswith("pitch")][:2]
-    ppo = CPUPPO(tiny_policy(), CPUPPOSettings(n=4, max_new_tokens=8, minibatch=4, recipe=str(ROOT / "recipes/configs/cpu_toy_reward.toml")))
+    ppo = CPUPPO(
+        tiny_policy(), CPUPPOSettings(n=4, max_new_tokens=8, minibatch=4, recipe=str(ROOT / "recipes/configs/cpu_toy_reward.toml"))
+    )
     before = {name: p.detach().clone() for name, p in ppo.actor.named_parameters()}
     critic_before = ppo.critic.score.weight.detach().clone()
     experiences, results, _, _ = ppo.make_experience(records)
@@ -320,7 +339,20 @@ def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
 @pytest.mark.slow
 def test_the_cpu_ppo_recipe_writes_its_log_and_plot(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, str(ROOT / "recipes/ppo_cpu.py"), "-o", str(out), "--steps", "1", "--prompts-per-step", "1", "-n", "2", "--max-new-tokens", "4"]
+    command = [
+        sys.executable,
+        str(ROOT / "recipes/ppo_cpu.py"),
+        "-o",
+        str(out),
+        "--steps",
+        "1",
+        "--prompts-per-step",
+        "1",
+        "-n",
+        "2",
+        "--max-new-tokens",
+        "4",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     (row,) = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]

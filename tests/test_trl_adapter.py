@@ -23,7 +23,9 @@ def test_weighted_sum_of_the_functions_is_the_recipe_total():
     labels = [MCQ, MCQ, MCQ, MCQ, "4"]
     modalities = ["audio", "audio", "audio", "audio", "text"]
     ids = [[5, 7], [5, 7], [5, 7], [5, 5], [5, 7]]  # the fourth ends without EOS: truncated
-    per_function = [f(prompts=[""] * 5, completions=completions, completion_ids=ids, label=labels, modality=modalities) for f in rewards.funcs]
+    per_function = [
+        f(prompts=[""] * 5, completions=completions, completion_ids=ids, label=labels, modality=modalities) for f in rewards.funcs
+    ]
     for i, (completion, label, modality) in enumerate(zip(completions, labels, modalities)):
         finish = "length" if i == 3 else "stop"
         parsed = json.loads(label) if label.startswith("{") else label
@@ -71,7 +73,10 @@ def test_grpo_trainer_runs_with_aural_rewards_and_logs_each_component(tmp_path):
         seed=0,
     )
     trainer = GRPOTrainer(
-        model=str(model_dir), reward_funcs=rewards.funcs, args=args, train_dataset=Dataset.from_list(rows),
+        model=str(model_dir),
+        reward_funcs=rewards.funcs,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
     trainer.train()

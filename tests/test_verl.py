@@ -72,7 +72,9 @@ def padded_batch(tokenizer, rows, response_length):
     pad = tokenizer.pad_token_id
     prompt_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
     response_ids = torch.tensor([r + [pad] * (response_length - len(r)) for r in responses])
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (response_length - len(r)) for p, r in zip(prompts, responses)])
+    mask = torch.tensor(
+        [[0] * (width - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (response_length - len(r)) for p, r in zip(prompts, responses)]
+    )
     return DataProto.from_dict(
         tensors={
             "prompts": prompt_ids,
@@ -182,7 +184,9 @@ def test_compute_score_through_verls_loader():
     label = json.dumps(MCQ)
     right = compute_score(data_source="aural", solution_str="It rises.</think>(B)", ground_truth=label, extra_info={})
     wrong = compute_score(data_source="aural", solution_str="It falls.</think>(A)", ground_truth=label, extra_info={})
-    text = compute_score(data_source="aural", solution_str="Two and two.</think>4", ground_truth='{"answer": "4", "modality": "text"}', extra_info={})
+    text = compute_score(
+        data_source="aural", solution_str="Two and two.</think>4", ground_truth='{"answer": "4", "modality": "text"}', extra_info={}
+    )
     bad = compute_score(data_source="aural", solution_str="(B)", ground_truth='{"choices": ["x"]}', extra_info={})
     assert (right, wrong) == ({"score": 1.0, "accuracy": 1.0, "format": 1.0}, {"score": 0.2, "accuracy": 0.0, "format": 1.0})
     assert text == {"score": 1.0, "accuracy": 1.0, "format": 0.0}  # the text route has no format component: 0
@@ -191,7 +195,9 @@ def test_compute_score_through_verls_loader():
 
 def test_compute_score_settings(tmp_path):
     recipe = tmp_path / "grounded.toml"
-    recipe.write_text('name = "grounded"\n[route.default]\naccuracy = { verifier = "answer" }\ngrounding = { verifier = "acoustic_grounding", weight = 0.5 }\n')
+    recipe.write_text(
+        'name = "grounded"\n[route.default]\naccuracy = { verifier = "answer" }\ngrounding = { verifier = "acoustic_grounding", weight = 0.5 }\n'
+    )
     label = json.dumps(MCQ)
     scored = verl_adapter.compute_score("aural", "<think>The pitch rises.</think>(B)", label, {}, recipe=str(recipe))
     assert scored == {"score": 1.5, "accuracy": 1.0, "grounding": 1.0}
@@ -240,5 +246,7 @@ def test_the_readme_config_lines_load_aurals_reward():
     assert isinstance(worker.reward_manager, AuralRewardManager)
     compute_score = get_custom_reward_fn(verl_config(*function_lines))
     assert compute_score(data_source="aural", solution_str="It rises.</think>(B)", ground_truth=json.dumps(MCQ), extra_info={}) == {
-        "score": 1.0, "accuracy": 1.0, "format": 1.0,  # the README's prompt_tail reads the pre-filled think
+        "score": 1.0,
+        "accuracy": 1.0,
+        "format": 1.0,  # the README's prompt_tail reads the pre-filled think
     }

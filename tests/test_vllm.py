@@ -68,5 +68,7 @@ def test_both_engines_sample_n_per_prompt_with_counts_and_finish_reasons(vllm_en
         if ignore_eos:
             assert all(g.response_tokens == 12 for batch in batches for g in batch)
     hf_prompt_tokens = [b[0].prompt_tokens for b in hf.sample([hf.prompts.build(r.messages, r.prefill_think) for r in records], settings)]
-    vllm_prompt_tokens = [b[0].prompt_tokens for b in vllm_engine.sample([vllm_engine.prompts.build(r.messages, r.prefill_think) for r in records], settings)]
+    vllm_prompt_tokens = [
+        b[0].prompt_tokens for b in vllm_engine.sample([vllm_engine.prompts.build(r.messages, r.prefill_think) for r in records], settings)
+    ]
     assert hf_prompt_tokens == vllm_prompt_tokens  # the same audio expansion in both

@@ -36,7 +36,8 @@ CPU run cannot check: NCCL and CUDA-IPC weight sync, sleep mode, packing, memory
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -32,6 +33,7 @@ from aural.verifiers import Sample
 
 from .audio_critic import load_audio_critic
 from .openrlhf_audio import install
+
 
 @dataclass(frozen=True)
 class CPUPPOSettings:
@@ -129,8 +131,11 @@ class CPUPPO:
         self.critic.eval()
         prompts = [self.policy.prompts.build(r.messages, r.prefill_think) for r in records]
         groups = self.policy.generate(
-            prompts, n=self.settings.n, max_new_tokens=self.settings.max_new_tokens,
-            temperature=self.settings.temperature, seed=self.seed * 1_000_003 + self.steps,
+            prompts,
+            n=self.settings.n,
+            max_new_tokens=self.settings.max_new_tokens,
+            temperature=self.settings.temperature,
+            seed=self.seed * 1_000_003 + self.steps,
         )
         samples, rows = [], []
         for record, prompt, group in zip(records, prompts, groups):
@@ -145,7 +150,9 @@ class CPUPPO:
         for group in _same_shapes(range(len(experiences)), experiences):
             batch = _stack([experiences[i] for i in group])
             log_probs, values = self._log_probs(batch), self._values(batch)
-            reward = compute_reward(torch.tensor([totals[i] for i in group]), 0.0, torch.zeros_like(log_probs), action_mask=batch["action_mask"])
+            reward = compute_reward(
+                torch.tensor([totals[i] for i in group]), 0.0, torch.zeros_like(log_probs), action_mask=batch["action_mask"]
+            )
             advantages, returns = RemoteExperienceMaker.get_advantages_and_returns(  # OpenRLHF's GAE (it uses no state)
                 None, values, reward, batch["action_mask"], self.settings.gamma, self.settings.lambd
             )
@@ -171,7 +178,9 @@ class CPUPPO:
             for group in _same_shapes(range(len(minibatch)), minibatch):
                 batch = _stack([minibatch[i] for i in group])
                 mask = batch["action_mask"]
-                policy_loss, clip_ratio, ppo_kl, _, _ = self.policy_loss(self._log_probs(batch), batch["old_log_probs"], batch["advantages"], action_mask=mask)
+                policy_loss, clip_ratio, ppo_kl, _, _ = self.policy_loss(
+                    self._log_probs(batch), batch["old_log_probs"], batch["advantages"], action_mask=mask
+                )
                 value_loss = self.value_loss(self._values(batch), batch["old_values"], batch["returns"], action_mask=mask)
                 ((policy_loss + value_loss) * len(group) / len(minibatch)).backward()  # actor and critic share no weights
                 for name, value in zip(totals, (policy_loss, value_loss, clip_ratio, ppo_kl)):
@@ -199,8 +208,14 @@ class CPUPPO:
         return self.critic(batch["sequence"], action_mask=batch["action_mask"], attention_mask=batch["attention_mask"], **batch["features"])
 
 
-def train(ppo: CPUPPO, records: Sequence[PromptRecord], steps: int, prompts_per_step: int, log: Path,
-          report: Callable[[dict[str, Any]], None] = lambda row: None) -> list[dict[str, Any]]:
+def train(
+    ppo: CPUPPO,
+    records: Sequence[PromptRecord],
+    steps: int,
+    prompts_per_step: int,
+    log: Path,
+    report: Callable[[dict[str, Any]], None] = lambda row: None,
+) -> list[dict[str, Any]]:
     """`steps` PPO steps over `records` taken in turn, `prompts_per_step` a step; each step's
     statistics are appended to the JSONL `log` as it finishes and handed to `report`."""
     rows = []
@@ -224,8 +239,13 @@ def _schedule(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_sc
 
     if steps <= 0:
         return get_scheduler("constant", optimizer)
-    return get_scheduler("cosine_with_min_lr", optimizer, num_warmup_steps=math.ceil(steps * 0.03), num_training_steps=steps,
-                         scheduler_specific_kwargs={"min_lr_rate": 0.1})
+    return get_scheduler(
+        "cosine_with_min_lr",
+        optimizer,
+        num_warmup_steps=math.ceil(steps * 0.03),
+        num_training_steps=steps,
+        scheduler_specific_kwargs={"min_lr_rate": 0.1},
+    )
 
 
 def _same_shapes(indices: Sequence[int] | range, experiences: Sequence[Experience]) -> list[list[int]]:

@@ -18,7 +18,7 @@ import argparse
 import os
 import runpy
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .cpu_device import CPU_WORKER_ENVIRONMENT, on_cpu
 from .openrlhf_audio import NO_WEIGHT_SYNC_VARIABLE, install
@@ -70,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ[NO_WEIGHT_SYNC_VARIABLE] = "1"
     install()
     local_cpu = on_cpu() and not os.environ.get("RAY_ADDRESS")
-    resources = {"num_cpus": max(os.cpu_count() or 1, LOGICAL_GPUS), "num_gpus": LOGICAL_GPUS, "include_dashboard": False} if local_cpu else {}
+    resources = (
+        {"num_cpus": max(os.cpu_count() or 1, LOGICAL_GPUS), "num_gpus": LOGICAL_GPUS, "include_dashboard": False} if local_cpu else {}
+    )
     ray.init(runtime_env=runtime_environment(), **resources)
     sys.argv = ["train_ppo_ray", *flags]
     runpy.run_module("openrlhf.cli.train_ppo_ray", run_name="__main__", alter_sys=True)

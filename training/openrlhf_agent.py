@@ -36,6 +36,7 @@ from aural.rewards.openrlhf_samples import parse_label, score_openrlhf, settings
 from aural.rewards.recipe import load_recipe
 from aural.verifiers import FieldError
 
+
 class AgentExecutor(AgentExecutorBase):
     """One sampled response per call, audio included, scored by Aural's recipe."""
 

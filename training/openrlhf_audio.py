@@ -35,8 +35,9 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from transformers import AutoConfig

@@ -16,8 +16,8 @@ import argparse
 import ast
 import importlib.util
 import os
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from aural.errors import AuralError
 

@@ -12,8 +12,9 @@ the prompt is rendered here, by the policy's own template, once.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from aural.files import atomic_write
 from aural.policy.prompt import PromptBuilder

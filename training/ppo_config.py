@@ -34,8 +34,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"prompts": None, "prompt_max_len": 2048},
     "rollout": {"n_samples_per_prompt": 16, "max_new_tokens": 10_240, "batch_size": 64, "temperature": 1.0, "top_p": 1.0},
     "ppo": {
-        "advantage": "gae", "gamma": 1.0, "lambd": 1.0, "eps_clip": 0.2, "kl_coef": 0.0, "value_clip": 0.5,
-        "actor_lr": 1e-6, "critic_lr": 9e-6, "train_batch_size": 256, "episodes": 1, "seed": 42,
+        "advantage": "gae",
+        "gamma": 1.0,
+        "lambd": 1.0,
+        "eps_clip": 0.2,
+        "kl_coef": 0.0,
+        "value_clip": 0.5,
+        "actor_lr": 1e-6,
+        "critic_lr": 9e-6,
+        "train_batch_size": 256,
+        "episodes": 1,
+        "seed": 42,
     },
     "reward": {"recipe": "step-audio-r1"},
     "cluster": {"nodes": 1, "gpus_per_node": 8, "gpu_memory_gb": 80.0, "tensor_parallel": None},
@@ -105,4 +114,3 @@ def load_ppo_config(path: str | Path) -> PPOConfig:
     if window is not None and not (isinstance(window, list) and len(window) == 2 and window[0] < window[1]):
         raise ConfigError(f"must be [low, high] with low < high, got {window!r}", str(path), "dynamic_filtering.range")
     return PPOConfig(source=path, openrlhf=dict(extra), **tables)
-

@@ -125,4 +125,3 @@ def run_ppo(config: PPOConfig, dry_run: bool = False) -> int:
     write_prompt_file(config)
     command = [sys.executable, "-m", LAUNCHER, *launch_argv(openrlhf_flags(config))]
     return subprocess.call(command, env={**os.environ, **launch_environment(config)})
-

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 RECORD_VARIABLE = "AURAL_RUN_RECORD"
 STEPS, FORWARDS, SYNC = "steps.jsonl", "forwards.jsonl", "sync.jsonl"

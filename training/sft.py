@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from transformers import TrainerCallback
@@ -71,7 +72,7 @@ class AudioSFTCollator:
         return {
             "input_ids": torch.tensor([s + [pad] * (width - len(s)) for s in sequences]),
             "attention_mask": torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences]),
-            "labels": torch.tensor([l + [IGNORED] * (width - len(l)) for l in labels]),
+            "labels": torch.tensor([row + [IGNORED] * (width - len(row)) for row in labels]),
             **{key: torch.cat([f[key] for f in features]) for key in features[0]},
         }
 
@@ -86,7 +87,9 @@ class AudioSFTCollator:
         return Prompt(text, clips), content[len(opening) :] if prefilled else content
 
 
-def format_rate(policy: AudioPolicy, records: Sequence[PromptRecord], max_new_tokens: int, temperature: float = 0.0, seed: int = 0) -> float:
+def format_rate(
+    policy: AudioPolicy, records: Sequence[PromptRecord], max_new_tokens: int, temperature: float = 0.0, seed: int = 0
+) -> float:
     """The share of answers to `records` (one each, greedy at temperature 0) that pass the
     ``think_format`` verifier."""
     check = make_verifier("think_format")
@@ -115,7 +118,9 @@ class FormatStop(TrainerCallback):
         return control
 
 
-def train_sft(policy: AudioPolicy, examples: Sequence[dict[str, Any]], validation: Sequence[PromptRecord], settings: SFTSettings) -> FormatStop:
+def train_sft(
+    policy: AudioPolicy, examples: Sequence[dict[str, Any]], validation: Sequence[PromptRecord], settings: SFTSettings
+) -> FormatStop:
     """Fine-tune `policy` in place on `examples` with TRL's `SFTTrainer` until `FormatStop`
     stops it (or `settings.max_steps`); returns the stop rule with its checks."""
     from datasets import Dataset
@@ -125,16 +130,31 @@ def train_sft(policy: AudioPolicy, examples: Sequence[dict[str, Any]], validatio
     stop = FormatStop(policy, validation, settings)
     with tempfile.TemporaryDirectory(prefix="aural-sft-") as scratch:
         config = SFTConfig(
-            output_dir=scratch, use_cpu=True, per_device_train_batch_size=settings.batch_size, learning_rate=settings.lr,
-            max_steps=settings.max_steps, num_train_epochs=1_000, lr_scheduler_type="constant", warmup_steps=0,
-            logging_steps=settings.check_every, report_to=[], save_strategy="no", seed=settings.seed, data_seed=settings.seed,
-            remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, disable_tqdm=True,
+            output_dir=scratch,
+            use_cpu=True,
+            per_device_train_batch_size=settings.batch_size,
+            learning_rate=settings.lr,
+            max_steps=settings.max_steps,
+            num_train_epochs=1_000,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            logging_steps=settings.check_every,
+            report_to=[],
+            save_strategy="no",
+            seed=settings.seed,
+            data_seed=settings.seed,
+            remove_unused_columns=False,
+            dataset_kwargs={"skip_prepare_dataset": True},
+            disable_tqdm=True,
         )
         trainer = SFTTrainer(
-            model=policy.model, args=config, train_dataset=rows, data_collator=AudioSFTCollator(policy),
-            processing_class=policy.tokenizer, callbacks=[stop],
+            model=policy.model,
+            args=config,
+            train_dataset=rows,
+            data_collator=AudioSFTCollator(policy),
+            processing_class=policy.tokenizer,
+            callbacks=[stop],
         )
         trainer.train()
     policy.model.eval()
     return stop
-

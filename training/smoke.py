@@ -85,7 +85,13 @@ class SmokeReport:
         for metric in ("policy_loss", "critic_loss"):
             values = ", ".join(f"{s[metric]:.4g}" for s in steps if metric in s) or "not logged"
             rows.append((f"{metric} finite", self.summary.finite(metric), values))
-        rows.append(("policy weights changed", bool(self.weights_changed), "saved model vs start" if self.weights_changed is not None else "no saved model"))
+        rows.append(
+            (
+                "policy weights changed",
+                bool(self.weights_changed),
+                "saved model vs start" if self.weights_changed is not None else "no saved model",
+            )
+        )
         gaps = self.summary.sync_gaps
         gap = gaps[-1]["gap"] if len(gaps) == SMOKE_STEPS else None
         seen = "not recorded" if gap is None else f"{gap:.2e} after the sync (limit {SYNC_GAP_LIMIT})"

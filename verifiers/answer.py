@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .registry import Verifier, make_verifier, register
 from .schema import KINDS, Sample, Verdict
@@ -35,7 +36,9 @@ class Answer(Verifier):
     def declared_reasons(self) -> frozenset[str] | None:
         """The reasons of every kind's verifier; None when one of them leaves its own undeclared."""
         declared = [verifier.declared_reasons() for verifier in self.by_kind.values()]
-        return None if any(reasons is None for reasons in declared) else frozenset().union(*declared)
+        if any(reasons is None for reasons in declared):
+            return None
+        return frozenset(reason for reasons in declared if reasons is not None for reason in reasons)
 
     def check(self, sample: Sample) -> Verdict:
         return self.by_kind[sample.label.kind].check(sample)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 from .normalize import CJK, fold_answer, normalize_text
 from .registry import register
@@ -29,17 +30,13 @@ _WORD = rf"[^\W{CJK}]"  # a word character that is not CJK: CJK text does not jo
 def _letter_mentions(letters: str) -> re.Pattern[str]:
     """Lone letters among `letters` (either case) not joined to a word: CJK beside them is no word."""
     both = letters + letters.lower()
-    return re.compile(
-        rf"(?=[{both}])(?<!{_WORD})(?<![’'\-\\])(?<!{_WORD}\.)([{both}])(?!{_WORD})(?![’'\-#♯♭])(?![.:]{_WORD})"
-    )
+    return re.compile(rf"(?=[{both}])(?<!{_WORD})(?<![’'\-\\])(?<!{_WORD}\.)([{both}])(?!{_WORD})(?![’'\-#♯♭])(?![.:]{_WORD})")
 
 
 _NEXT_WORD = re.compile(r"\s+(\w+)")
 # Words after a bare "A" or "I" that show it names an option ("A or B", "A probably")
 # rather than being the English article or pronoun ("A dog barks", "I hear").
-_OPTION_FOLLOWERS = frozenset(
-    "or and nor is was seems sounds fits matches would could might must vs versus".split()
-)
+_OPTION_FOLLOWERS = frozenset("or and nor is was seems sounds fits matches would could might must vs versus".split())
 _A_FOLLOWERS = _OPTION_FOLLOWERS | frozenset(
     "probably maybe perhaps possibly likely unlikely definitely certainly clearly surely though although but "
     "because since as so then too also again instead here best fits".split()
@@ -50,9 +47,7 @@ _LETTER_BEFORE = re.compile(
     r"(?:(?:option|choice|answer)s?\W{0,3}|(?<![A-Za-z])[A-Ja-j]\)?\s*(?:,|/|\bor|\band|\bnor|\bvs\.?|\bversus|&)\s*\(?|[(\[]\s?)$",
     re.IGNORECASE,
 )
-_LETTER_AFTER = re.compile(
-    r"\s?[)\]:]|\)?\s*(?:,|/|or\b|and\b|nor\b|vs\.?|versus\b|&)\s*\(?[A-Ja-j](?![A-Za-z])", re.IGNORECASE
-)
+_LETTER_AFTER = re.compile(r"\s?[)\]:]|\)?\s*(?:,|/|or\b|and\b|nor\b|vs\.?|versus\b|&)\s*\(?[A-Ja-j](?![A-Za-z])", re.IGNORECASE)
 _NOT_OPTION_BEFORE = re.compile(
     r"\b(?:vitamin|plan|grade|type|class|key(?:\s+of)?|in|note|chord|string|part|section|side|group|team|size|"
     r"model|row|seat|gate|platform|exit|level|floor|wing|hepatitis|blood)\s+$",
@@ -88,9 +83,7 @@ _WEIGHED_BEFORE = re.compile(
 )
 _WINDOW = 48
 _RULED_OUT_BUDGET = 256
-_LONE = re.compile(
-    r"[\s*_`()\[\]{}.:]*(?:(?:option|choice)\s+)?\(?((?-i:[A-Ja-j]))\)?(?:\s*(?:选项|選項))?[\s*_`().:]*", re.IGNORECASE
-)
+_LONE = re.compile(r"[\s*_`()\[\]{}.:]*(?:(?:option|choice)\s+)?\(?((?-i:[A-Ja-j]))\)?(?:\s*(?:选项|選項))?[\s*_`().:]*", re.IGNORECASE)
 _LEADING_LETTER = re.compile(r"^\s*\(?[A-Ja-j][).:]\s+")
 _ARTICLE_WORDS = frozenset(("a", "an", "the"))
 _SEPARATOR = r"[\W_]+(?:(?:a|an|the)[\W_]+)?"
@@ -123,11 +116,11 @@ def _option_text(option: str) -> tuple[str, set[str]] | None:
 def _options_pattern(choices: tuple[str, ...]) -> re.Pattern[str] | None:
     """One pattern for every option's text, group ``o<index>`` naming the option: one scan
     finds them all, leftmost first, the longest option first where two start together."""
-    texts = [(index, _option_text(option)) for index, option in enumerate(choices)]
-    texts = sorted(((i, t) for i, t in texts if t is not None), key=lambda it: -len(it[1][0]))
+    readable = [(index, text) for index, option in enumerate(choices) if (text := _option_text(option)) is not None]
+    texts = sorted(readable, key=lambda it: -len(it[1][0]))
     if not texts:
         return None
-    firsts = set().union(*(t[1] for _, t in texts))
+    firsts: set[str] = set().union(*(t[1] for _, t in texts))
     # The leading look-ahead lets most positions fail on one character test.
     ahead = "(?=[" + "".join(re.escape(c) for c in sorted(firsts)) + "])"
     body = "|".join(f"(?P<o{index}>{source})" for index, (source, _) in texts)
@@ -135,10 +128,22 @@ def _options_pattern(choices: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 _SPELLING_WORDS = {
-    "grey": "gr[ae]y", "gray": "gr[ae]y", "aeroplane": "(?:aero|air)plane", "airplane": "(?:aero|air)plane",
-    "programme": "program(?:me)?", "program": "program(?:me)?", "aluminium": "alumini?um", "aluminum": "alumini?um",
-    "defence": "defen[cs]e", "defense": "defen[cs]e", "licence": "licen[cs]e", "license": "licen[cs]e",
-    "practise": "practi[cs]e", "practice": "practi[cs]e", "tyre": "t[yi]re", "tire": "t[yi]re",
+    "grey": "gr[ae]y",
+    "gray": "gr[ae]y",
+    "aeroplane": "(?:aero|air)plane",
+    "airplane": "(?:aero|air)plane",
+    "programme": "program(?:me)?",
+    "program": "program(?:me)?",
+    "aluminium": "alumini?um",
+    "aluminum": "alumini?um",
+    "defence": "defen[cs]e",
+    "defense": "defen[cs]e",
+    "licence": "licen[cs]e",
+    "license": "licen[cs]e",
+    "practise": "practi[cs]e",
+    "practice": "practi[cs]e",
+    "tyre": "t[yi]re",
+    "tire": "t[yi]re",
 }
 _SPELLING_RULES = (
     (re.compile(r"(?<=[a-z])ou?r"), "ou?r"),  # colour / color
@@ -161,9 +166,7 @@ def _spelling(word: str) -> str:
     return pattern
 
 
-def _mentioned(
-    text: str, choices: tuple[str, ...] | None, count: int, weighing: bool = False, enough: int = 2
-) -> set[int]:
+def _mentioned(text: str, choices: tuple[str, ...] | None, count: int, weighing: bool = False, enough: int = 2) -> set[int]:
     """The options `text` names by letter or by option text, negated ones left out; the
     scan stops once `enough` are found (two are a hedge, whichever they are).
 
@@ -186,7 +189,7 @@ def _mentioned(
     pattern = _options_pattern(choices) if choices else None
     spans: Iterator[tuple[int, int, int]] = iter(())
     if pattern is not None:
-        texts = ((m.start(), m.end(), int(m.lastgroup[1:])) for m in pattern.finditer(text))
+        texts = ((m.start(), m.end(), int(str(m.lastgroup)[1:])) for m in pattern.finditer(text))  # every option is a group
         spans, pending = itertools.tee(texts)
         for start, end, index in pending:
             if index not in found:
@@ -262,9 +265,7 @@ def _negated(text: str, start: int, end: int, weighing: bool = False) -> bool:
     only compared ("A would be lower"), or, when `weighing`, only entertained ("it could be A")."""
     before = text[max(0, start - _WINDOW) : start]
     return bool(
-        _NEGATED_BEFORE.search(before)
-        or _NEGATED_AFTER.match(text[end : end + _WINDOW])
-        or (weighing and _WEIGHED_BEFORE.search(before))
+        _NEGATED_BEFORE.search(before) or _NEGATED_AFTER.match(text[end : end + _WINDOW]) or (weighing and _WEIGHED_BEFORE.search(before))
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from .registry import register
 from .schema import Sample, Verdict
-from .think import ReadsThink
+from .think import ReadsThink, ThinkTags
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -40,7 +40,7 @@ class Coherence(ReadsThink):
 
     REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "too_short", "too_long", "repetitive"})
 
-    def __init__(self, min_words: int = 5, max_words: int = 4_000, max_repetition: float = 0.3, ngram: int = 4, **tags: str | bool):
+    def __init__(self, min_words: int = 5, max_words: int = 4_000, max_repetition: float = 0.3, ngram: int = 4, **tags: Unpack[ThinkTags]):
         super().__init__(**tags)
         if not 0 <= min_words <= max_words or not 0.0 <= max_repetition <= 1.0 or ngram < 1:
             raise ValueError("need 0 <= min_words <= max_words, 0 <= max_repetition <= 1 and ngram >= 1")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from .lexicon import TermMatcher, load_lexicon
 from .registry import register
 from .schema import Sample, Verdict
-from .think import ReadsThink
+from .think import ReadsThink, ThinkTags
 
 
 @register("acoustic_grounding")
@@ -28,7 +28,7 @@ class AcousticGrounding(ReadsThink):
 
     REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "no_reasoning", "transcript_reasoning", "no_acoustic_evidence"})
 
-    def __init__(self, min_cues: int = 2, min_categories: int = 1, lexicon: str | Path | None = None, **tags: str | bool):
+    def __init__(self, min_cues: int = 2, min_categories: int = 1, lexicon: str | Path | None = None, **tags: Unpack[ThinkTags]):
         super().__init__(**tags)
         words = load_lexicon("acoustic_grounding", lexicon)
         self.min_cues, self.min_categories = min_cues, min_categories

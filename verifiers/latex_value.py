@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 MAX_TOKENS = 200
 MAX_DEPTH = 20

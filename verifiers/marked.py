@@ -8,7 +8,8 @@ response's answer. Every scan here is linear.
 from __future__ import annotations
 
 import re
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 _BOXED_OR_BRACE = re.compile(r"\\(?:boxed|fbox)\s{0,3}\{|[{}]")
 _BARE_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z{])\s{0,3}(?P<bare>[^\s{}$\\]{1,100})")
@@ -142,7 +143,7 @@ def answer_parts(text: str) -> AnswerParts:
             continue
         spans.append((at, at + len(content)))
         first = min(first, keyword.start() if keyword else at)
-        cursor = (keyword.end() if keyword else at)
+        cursor = keyword.end() if keyword else at
     tags = _answer_tag_spans(main)
     for start, end in tags:
         spans.append((start, end))

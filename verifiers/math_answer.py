@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Sequence
+from collections.abc import Sequence
+from typing import ClassVar, Unpack
 
-from .marked import answer_phrases, answer_tags, boxed
-from .number import MAX_MARKS, NumberMatch, final_statement, innermost_phrase, read_number
 from .latex_value import latex_value, letters
+from .marked import answer_phrases, answer_tags, boxed
 from .math_pool import MathResult, shared_pool
+from .number import MAX_MARKS, NumberMatch, final_statement, innermost_phrase, read_number
 from .numeric import parse_number
 from .registry import register
-from .think import ReadsThink
 from .schema import Sample, Verdict
+from .think import ReadsThink, ThinkTags
 
 _LATEX_NOISE = re.compile(r"\s+|\\?\$|\\left|\\right|\\displaystyle|\\[!,;: ]|\{,\}|\.$")
 _SOFT_FRACTION = re.compile(r"\\[dtc]frac")
@@ -100,7 +101,7 @@ class MathEquivalence(ReadsThink):
         float_rounding: int = 6,
         strict: bool = True,
         allow_set_relation_comp: bool = False,
-        **tags: str | bool,
+        **tags: Unpack[ThinkTags],
     ):
         super().__init__(**tags)
         if timeout_s <= 0 or max_chars <= 0:
@@ -110,7 +111,7 @@ class MathEquivalence(ReadsThink):
         if isinstance(float_rounding, bool) or not isinstance(float_rounding, int) or not 0 <= float_rounding <= 15:
             raise ValueError(f"float_rounding must be an integer from 0 to 15, got {float_rounding!r}")
         self.timeout_s = float(timeout_s)
-        self.max_chars = max_chars
+        self.max_chars, self.float_rounding = max_chars, float_rounding
         self.options = {
             "extraction": list(dict.fromkeys(extraction)),
             "float_rounding": float_rounding,
@@ -148,7 +149,7 @@ class MathEquivalence(ReadsThink):
         return self._compare(gold, prediction, marked=bool(marked))
 
     def _compare(self, gold: str, prediction: str, marked: bool = True) -> Verdict:
-        quick = _decide_without_sympy(gold, prediction, self.options["float_rounding"])
+        quick = _decide_without_sympy(gold, prediction, self.float_rounding)
         if quick is not None:
             return Verdict(1.0 if quick else 0.0, "ok" if quick else "wrong", prediction[:200])
         as_written = not marked or _PROSE.search(prediction)  # prose: math-verify finds the math in it
@@ -157,7 +158,7 @@ class MathEquivalence(ReadsThink):
 
     def _equal(self, first: str, second: str) -> bool:
         """Whether two answers of the response are the same value, each read as a label of the other."""
-        quick = _decide_without_sympy(first, second, self.options["float_rounding"])
+        quick = _decide_without_sympy(first, second, self.float_rounding)
         if quick is not None:
             return quick
         return self._check_in_pool(_as_latex(first), _as_latex(second)).status == "ok"
@@ -176,9 +177,8 @@ class MathEquivalence(ReadsThink):
     def _offered_beside(self, final: str, box: str) -> bool:
         """Whether the box's sentence offers a different value right beside it with a hedge
         ("Either $4$ or $\\boxed{3}$", "$\\boxed{4}$, or maybe $5$")."""
-        opening = None
-        for opening in re.finditer(r"\\(?:boxed|fbox)\s*\{?\s*(?=" + re.escape(box) + ")", final):
-            pass  # the last box that holds it: the value's own digits may recur beside it ("$450$")
+        # the last box that holds it: the value's own digits may recur beside it ("$450$")
+        opening = next(reversed(list(re.finditer(r"\\(?:boxed|fbox)\s*\{?\s*(?=" + re.escape(box) + ")", final))), None)
         at = opening.end() if opening else final.rfind(box)
         before, after = final[max(0, at - 120) : at], final[at + len(box) : at + len(box) + 120]
         before = _BOX_OPENING.sub("", before)  # the box's own "$\\boxed{" and "}$" are not spans

@@ -21,7 +21,8 @@ import select
 import subprocess
 import sys
 import threading
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import IO, Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +49,29 @@ class _Worker:
             env=env,
         )
 
+    @property
+    def stdin(self) -> IO[bytes]:
+        assert self.process.stdin is not None  # piped
+        return self.process.stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        assert self.process.stdout is not None  # piped
+        return self.process.stdout
+
     def wait_ready(self) -> None:
         if self.read(STARTUP_TIMEOUT_S) != ("ready", None):
             self.stop()
             raise RuntimeError("a math worker failed to start; run `python -m aural.verifiers.math_worker` to see why")
 
     def send(self, gold: str, prediction: str, options: Mapping[str, Any]) -> None:
-        self.process.stdin.write(json.dumps([gold, prediction, dict(options)]).encode() + b"\n")
-        self.process.stdin.flush()
+        self.stdin.write(json.dumps([gold, prediction, dict(options)]).encode() + b"\n")
+        self.stdin.flush()
 
     def read(self, timeout_s: float) -> tuple | None:
         """The next reply, or None when none comes within `timeout_s`, the worker died or the reply is cut short."""
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
-        line = self.process.stdout.readline() if ready else b""
+        ready, _, _ = select.select([self.stdout], [], [], timeout_s)
+        line = self.stdout.readline() if ready else b""
         try:
             return tuple(json.loads(line)) if line else None
         except ValueError:
@@ -70,8 +81,8 @@ class _Worker:
         self.process.kill()
         self.process.wait()
         with contextlib.suppress(BrokenPipeError):  # a check it never read, still buffered
-            self.process.stdin.close()
-        self.process.stdout.close()
+            self.stdin.close()
+        self.stdout.close()
 
 
 class MathPool:
@@ -157,8 +168,9 @@ class MathPool:
             spare = None
         if spare is not None:
             self._put(self._idle, spare)
+        fresh: _Worker | None = None
         try:
-            fresh: _Worker | None = _Worker()
+            fresh = _Worker()
             fresh.wait_ready()
         except (OSError, RuntimeError):
             log.exception("could not start a math worker")

@@ -12,7 +12,7 @@ import json
 import logging
 import resource
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 MEMORY_LIMIT_BYTES = 4 << 30
 # One comparison of each common shape: sympy imports much of itself lazily, on first use.

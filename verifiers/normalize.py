@@ -32,9 +32,23 @@ _INVISIBLE_RUN = re.compile(f"[{INVISIBLE}]+")
 _DECORATION = re.compile(r"(?<=[A-Za-z0-9])[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 # Letters that render like A–J (and a–j) but are other code points, NFKC leaving them be.
 _LOOK_ALIKES = {
-    "A": "ΑАᎪᗅꓮ𐊠ᴀ", "B": "ΒВᏴᗷꓐʙв", "C": "СϹᏟꓚⅭ", "D": "ᎠꓓⅮᴅ", "E": "ΕЕᎬꓰᴇ",
-    "F": "Ϝꓝ", "G": "Ꮐꓖɢ", "H": "ΗНᎻꓧʜн", "I": "ΙІӀꓲɪ", "J": "ЈᎫꓙᴊ",
-    "a": "аɑα", "b": "Ƅь", "c": "сϲᴄ", "d": "ԁ", "e": "еҽ", "i": "іɩ", "j": "јϳ",
+    "A": "ΑАᎪᗅꓮ𐊠ᴀ",
+    "B": "ΒВᏴᗷꓐʙв",
+    "C": "СϹᏟꓚⅭ",
+    "D": "ᎠꓓⅮᴅ",
+    "E": "ΕЕᎬꓰᴇ",
+    "F": "Ϝꓝ",
+    "G": "Ꮐꓖɢ",
+    "H": "ΗНᎻꓧʜн",
+    "I": "ΙІӀꓲɪ",
+    "J": "ЈᎫꓙᴊ",
+    "a": "аɑα",
+    "b": "Ƅь",
+    "c": "сϲᴄ",
+    "d": "ԁ",
+    "e": "еҽ",
+    "i": "іɩ",
+    "j": "јϳ",
 }
 _FOLD = {ord(c): letter for letter, chars in _LOOK_ALIKES.items() for c in chars}
 for _first, _base in ((0x1F130, "A"), (0x1F150, "A"), (0x1F170, "A"), (0x1F1E6, "A")):

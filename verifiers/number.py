@@ -20,14 +20,14 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from .latex_value import latex_value
 from .marked import answer_parts, answer_phrases, marked_answers, marks_within
 from .numeric import Found, Number, find_all, numbers_match, parse_number
 from .registry import register
 from .schema import Sample, Verdict
-from .think import ReadsThink
+from .think import ReadsThink, ThinkTags
 
 _HEDGE = (
     r"\b(?:or|either|maybe|perhaps|possibly|probably|between|to|might|could|alternatively)\b"
@@ -110,7 +110,7 @@ def read_number(region: str, noun: str = "") -> Reading:
     reading = _read_body(body, noun)
     if reading.status == "no_answer" and asides:  # "(\\frac{1}{3})": the whole answer in brackets
         reading = _read_body(region, noun)
-    if reading.status == "ok" and any(_hedges_against(aside, reading.number) for aside in asides):
+    if reading.number is not None and any(_hedges_against(aside, reading.number) for aside in asides):
         return Reading("multiple_answers")
     return reading
 
@@ -199,7 +199,7 @@ def _attached(sentence: str, found: Found, noun: str, following: Found | None = 
     if not noun.isascii():
         return after.startswith(noun)
     m = re.match(r"\s*(?:[^\W\d_]+\s+){0,2}?" + re.escape(noun), after)
-    return bool(m) and not (following and following.start < found.end + m.end())
+    return m is not None and not (following and following.start < found.end + m.end())
 
 
 def _hedged(text: str, found: list[Found], chosen: int) -> bool:
@@ -305,11 +305,9 @@ class NumberMatch(ReadsThink):
     'multiple_answers'
     """
 
-    REASONS: ClassVar[frozenset[str]] = frozenset(
-        {"ok", "wrong", "bad_label", "no_answer", "multiple_answers", "not_a_number"}
-    )
+    REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "wrong", "bad_label", "no_answer", "multiple_answers", "not_a_number"})
 
-    def __init__(self, rel_tol: float = 1e-9, abs_tol: float = 0.0, **tags: str | bool):
+    def __init__(self, rel_tol: float = 1e-9, abs_tol: float = 0.0, **tags: Unpack[ThinkTags]):
         super().__init__(**tags)
         if not all(math.isfinite(tol) and tol >= 0 for tol in (rel_tol, abs_tol)):
             raise ValueError("rel_tol and abs_tol must be finite and >= 0")
@@ -379,12 +377,13 @@ class NumberMatch(ReadsThink):
         for index in reversed(range(len(sentences))):
             start, end = sentences[index]
             reading = read_number(final[start:end], noun)
+            number = reading.number  # set exactly when the status is ok
+            if number is not None and _OR_FIRST.match(final[start:end].lstrip()):
+                earlier = [f.number for f in find_all(final[:start])]
+                if any(not numbers_match(number, n) for n in earlier[-3:]):
+                    return "multiple_answers"  # "Maybe 3. Or 4."
             if reading.status != "no_answer":
-                if reading.status == "ok" and _OR_FIRST.match(final[start:end].lstrip()):
-                    earlier = [f.number for f in find_all(final[:start])]
-                    if any(not numbers_match(reading.number, n) for n in earlier[-3:]):
-                        return "multiple_answers"  # "Maybe 3. Or 4."
-                return reading.number if reading.status == "ok" else reading.status
+                return number if number is not None else reading.status
         return "no_answer"
 
 
@@ -405,6 +404,5 @@ def _hedged_beside_mark(final: str, start: int, end: int, number: Number) -> boo
     earlier = [f for f in find_all(before) if not numbers_match(number, f.number)]
     later = [f for f in find_all(after) if not numbers_match(number, f.number)]
     return bool(
-        (earlier and _HEDGE_CONNECTOR.match(before[earlier[-1].end :]))
-        or (later and _HEDGE_CONNECTOR.match(after[: later[0].start]))
+        (earlier and _HEDGE_CONNECTOR.match(before[earlier[-1].end :])) or (later and _HEDGE_CONNECTOR.match(after[: later[0].start]))
     )

@@ -12,8 +12,9 @@ digits are ignored, so no input can make the parser build a huge integer.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from fractions import Fraction
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 MAX_DIGITS = 100
 MAX_EXPONENT = 300
@@ -27,15 +28,19 @@ def _ascii_digits(text: str) -> str:
     """`text` with fullwidth digits, point, comma and percent sign as ASCII (same length)."""
     return text.translate(_FULLWIDTH) if not text.isascii() and _FULLWIDTH_CHARS.search(text) else text
 
+
 _THOUSANDS = r"(?:,|\{,\}|,\\!|\\,)"
 # Atomic, so that "3.5kg" cannot be read as 3 followed by ".5kg".
-_NUMBER = r"""
+_NUMBER = (
+    r"""
 (?:(?P<sign>[-+\u2212])\s?)?(?:\\?\$\s?)?
 (?>
     \\[dtc]?frac\s*
       (?:\{\s*(?:(?P<fsign>[-+\u2212])\s*)?(?P<num>\d+)\s*\}|(?P<num1>\d))
       \s*(?:\{\s*(?P<den>\d+)\s*\}|(?P<den1>\d))
-  | (?P<int>\d{1,3}(?:""" + _THOUSANDS + r"""\d{3})+(?![0-9])|\d+)
+  | (?P<int>\d{1,3}(?:"""
+    + _THOUSANDS
+    + r"""\d{3})+(?![0-9])|\d+)
     (?:\.(?:(?P<rdec>\d{0,20})\\overline\{(?P<rep>\d{1,20})\}|(?P<dec>\d+)))?
     (?:[eE](?P<exp>[-+]?\d+))?
     (?:\s*/\s*(?P<over>\d+))?
@@ -44,14 +49,14 @@ _NUMBER = r"""
 (?P<ordinal>(?:st|nd|rd|th)(?![A-Za-z]))?
 (?P<pct>\s?(?:%|\\%|percent\b|pct\b))?
 """
+)
 _NUMBER_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_.\\])(?=[-+\u2212\\$.0-9])" + _NUMBER + r"(?![0-9]|\.[0-9])", re.VERBOSE)
 _UNIT = r"(?:(?:\s|\\[, ;]|~)*(?P<suffix>\\(?:text|mathrm|mbox)\{[^{}\d]{1,30}\}|[^\W\d_][^\d\n!^_=+*/]{0,30}))?"
 _WITH_UNIT = re.compile(_NUMBER + _UNIT + r"\.?", re.VERBOSE)
 _WITHOUT_UNIT = re.compile(_NUMBER + r"\.?", re.VERBOSE)
 
 _UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen"
 ).split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _ORDINALS = (

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from aural.errors import AuralError
 
@@ -107,9 +108,7 @@ class Sample:
         if self.modality not in MODALITIES:
             raise FieldError("modality", f"expected one of {', '.join(MODALITIES)}, got {self.modality!r}")
         if self.finish_reason not in FINISH_REASONS:
-            raise FieldError(
-                "finish_reason", f"expected one of {', '.join(FINISH_REASONS)}, got {self.finish_reason!r}"
-            )
+            raise FieldError("finish_reason", f"expected one of {', '.join(FINISH_REASONS)}, got {self.finish_reason!r}")
         object.__setattr__(self, "label", Label.parse(self.label))
 
 

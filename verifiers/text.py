@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from .marked import marks_within, retracts
 from .normalize import normalize_text
 from .registry import register
 from .schema import Sample, Verdict
-from .think import ReadsThink
+from .think import ReadsThink, ThinkTags
 
 
 @register("text")
@@ -29,7 +29,7 @@ class TextMatch(ReadsThink):
 
     REASONS: ClassVar[frozenset[str]] = frozenset({"ok", "wrong", "multiple_answers", "no_answer"})
 
-    def __init__(self, strip_articles: bool = False, **tags: str | bool):
+    def __init__(self, strip_articles: bool = False, **tags: Unpack[ThinkTags]):
         super().__init__(**tags)
         self.strip_articles = strip_articles
 

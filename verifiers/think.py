@@ -7,7 +7,8 @@ is the strict verifier over it, with one reason code for each way to break it.
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import ClassVar, Literal, NamedTuple, TypedDict, Unpack
 
 from .marked import AnswerParts, answer_parts
 from .normalize import INVISIBLE, fold_answer
@@ -47,9 +48,7 @@ def _tags(text: str, open_tag: str, close_tag: str) -> Iterator[tuple[int, int, 
             at_close = text.find(close_tag, end)
 
 
-def parse_think(
-    response: str, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefilled: bool = False
-) -> ThinkParse:
+def parse_think(response: str, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefilled: bool = False) -> ThinkParse:
     """Split `response`; `prefilled` means the prompt already opened the block.
 
     >>> parse_think("<think>It rises.</think>(B)")
@@ -88,13 +87,21 @@ def _after_last_close(response: str, close_tag: str) -> str:
     return "" if cut < 0 else response[cut + len(close_tag) :]
 
 
+class ThinkTags(TypedDict, total=False):
+    """The options of `ReadsThink`, as subclasses pass them on (``**tags``)."""
+
+    open_tag: str
+    close_tag: str
+    prefill: bool | Literal["auto"]
+
+
 class ReadsThink(Verifier):
     """Base for verifiers that read a response through the reasoning grammar.
 
     `prefill` is ``"auto"`` (the prompt ends with the open tag), or True/False.
     """
 
-    def __init__(self, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefill: bool | str = "auto"):
+    def __init__(self, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG, prefill: bool | Literal["auto"] = "auto"):
         if not open_tag or not close_tag or open_tag == close_tag:
             raise ValueError("open_tag and close_tag must be two different non-empty strings")
         if prefill not in (True, False, "auto"):
@@ -106,7 +113,7 @@ class ReadsThink(Verifier):
     def parse(self, sample: Sample) -> ThinkParse:
         """The sample's response split into reasoning and final answer, parsed once for all
         the verifiers of the sample (kept in its `memo`)."""
-        prefilled = self.prefill if self.prefill != "auto" else sample.prompt.rstrip().endswith(self.open_tag)
+        prefilled = sample.prompt.rstrip().endswith(self.open_tag) if self.prefill == "auto" else bool(self.prefill)
         key = (parse_think, self.open_tag, self.close_tag, prefilled)
         if key not in sample.memo:
             sample.memo[key] = parse_think(sample.response, self.open_tag, self.close_tag, prefilled)
@@ -137,11 +144,10 @@ class ThinkFormat(ReadsThink):
     """
 
     REASONS: ClassVar[frozenset[str]] = frozenset(
-        {"ok", "truncated", "no_think", "late_think", "nested_think", "unclosed_think", "multiple_think",
-         "empty_think", "no_answer"}
+        {"ok", "truncated", "no_think", "late_think", "nested_think", "unclosed_think", "multiple_think", "empty_think", "no_answer"}
     )
 
-    def __init__(self, min_reasoning_chars: int = 1, **tags: str | bool):
+    def __init__(self, min_reasoning_chars: int = 1, **tags: Unpack[ThinkTags]):
         super().__init__(**tags)
         if min_reasoning_chars < 0:
             raise ValueError("min_reasoning_chars must be >= 0")
