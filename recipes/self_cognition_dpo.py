@@ -35,6 +35,7 @@ from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy
+from aural.rewards.recipe import DEFAULT_RECIPE
 from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
 from aural.rollouts.pool import pool_factory
@@ -219,7 +220,7 @@ def main() -> int:
             store,
             pool_factory(args.engine, policy_dir),
             SamplingSettings(n=args.k, max_new_tokens=args.max_new_tokens),
-            load_recipe("step-audio-r1"),
+            load_recipe(DEFAULT_RECIPE),
             PromptBuilder.from_pretrained(policy_dir).tokenizer,
             progress=False,
         )

@@ -75,7 +75,6 @@ def sample_from_record(record: Any) -> Sample:
         modality=record["modality"],
         prompt=record.get("prompt", ""),
         finish_reason=record.get("finish_reason", "stop"),
-        metadata=record,
     )
 
 

@@ -31,7 +31,7 @@ from aural.verifiers import Sample
 
 from .batch import Rejection, read_sample, score_each
 from .openrlhf_samples import DEFAULT_MODALITY, parse_label
-from .recipe import Recipe, RewardResult, load_recipe
+from .recipe import DEFAULT_RECIPE, Recipe, RewardResult, load_recipe
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class TRLRewards:
 
 
 def reward_funcs(
-    recipe: str | Recipe = "step-audio-r1",
+    recipe: str | Recipe = DEFAULT_RECIPE,
     combined: bool = False,
     eos_token_ids: Iterable[int] | None = None,
     label_column: str = "label",

@@ -26,7 +26,7 @@ import torch
 from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy
 from aural.rewards.batch import Summary, score_batch
-from aural.rewards.recipe import load_recipe
+from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
 from aural.rollouts.prompt_set import PromptRecord
 from aural.rollouts.run import reasoning_tokens
 from aural.verifiers import Sample
@@ -53,7 +53,7 @@ class CPUPPOSettings:
     value_clip: float = 0.5
     gamma: float = 1.0
     lambd: float = 1.0
-    recipe: str = "step-audio-r1"
+    recipe: str = DEFAULT_RECIPE
 
 
 @dataclass

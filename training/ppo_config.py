@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aural.errors import AuralError, MissingFile
+from aural.rewards.recipe import DEFAULT_RECIPE
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "policy": {"path": None},
@@ -46,7 +47,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "episodes": 1,
         "seed": 42,
     },
-    "reward": {"recipe": "step-audio-r1"},
+    "reward": {"recipe": DEFAULT_RECIPE},
     "cluster": {"nodes": 1, "gpus_per_node": 8, "gpu_memory_gb": 80.0, "tensor_parallel": None},
     "dynamic_filtering": {"range": None},
 }

@@ -97,7 +97,6 @@ class Sample:
     modality: str
     prompt: str = ""
     finish_reason: str = "stop"
-    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
     memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
