@@ -24,6 +24,7 @@ from aural.errors import MissingFile
 from aural.verifiers.think import OPEN_TAG
 
 from .audio import MODEL_RATE, WINDOW_SECONDS, load_audio
+from .messages import audio_parts, is_audio
 from .step_audio2_template import CHAT_TEMPLATE as STEP_AUDIO2_TEMPLATE
 
 
@@ -74,24 +75,16 @@ class PromptBuilder:
 
     def render(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> tuple[str, list[Mapping[str, Any]]]:
         """The rendered text of `messages` and their audio parts in placeholder order, unloaded."""
-        rendered, audio_parts = [], []
-        for message in messages:
-            content = message["content"]
-            if isinstance(content, str):
-                rendered.append(dict(message))
-                continue
-            parts = []
-            for part in content:
-                if part.get("type") == "audio":
-                    audio_parts.append(part)
-                    parts.append({"type": "audio"})
-                else:
-                    parts.append(dict(part))
-            rendered.append({**message, "content": parts})
+        rendered = [
+            {**message, "content": [{"type": "audio"} if is_audio(part) else dict(part) for part in message["content"]]}
+            if isinstance(message["content"], list)
+            else dict(message)
+            for message in messages
+        ]
         text = self.tokenizer.apply_chat_template(rendered, tokenize=False, add_generation_prompt=True)
         if prefill_think and not text.endswith(self.think_open + "\n"):
             text += self.think_open + "\n"
-        return text, audio_parts
+        return text, audio_parts(messages)
 
     def build(self, messages: Sequence[Mapping[str, Any]], prefill_think: bool = False) -> Prompt:
         """Render `messages`, ending with the assistant turn opened (and thinking, with `prefill_think`)."""

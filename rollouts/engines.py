@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import torch
 
 from aural.errors import AuralError
+from aural.policy.messages import vllm_audio
 from aural.policy.model import AudioPolicy, Generation
 from aural.policy.prompt import Prompt, PromptBuilder
 
@@ -105,8 +106,8 @@ class VLLMEngine:
             ignore_eos=settings.ignore_eos,
         )
         requests = [
-            {"prompt": p.text, "multi_modal_data": {"audio": [(a, self.prompts.sampling_rate) for a in p.audios]}}
-            if p.audios
+            {"prompt": p.text, "multi_modal_data": audio}
+            if (audio := vllm_audio(p.audios, self.prompts.sampling_rate))
             else {"prompt": p.text}
             for p in prompts
         ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aural.errors import AuralError, line_of
+from aural.policy.messages import audio_parts, is_audio
 from aural.verifiers import FieldError, Label
 
 
@@ -88,8 +89,7 @@ def parse_prompt(line: Any, folder: Path) -> PromptRecord:
         messages = system + [{"role": "user", "content": content}]
     else:
         raise FieldError("question", "expected a question (string) or messages")
-    has_audio = any(isinstance(m["content"], list) and any(p.get("type") == "audio" for p in m["content"]) for m in messages)
-    modality = line.get("modality", "audio" if has_audio else "text")
+    modality = line.get("modality", "audio" if audio_parts(messages) else "text")
     if modality not in ("audio", "text"):
         raise FieldError("modality", f"expected audio or text, got {modality!r}")
     return PromptRecord(line["id"], messages, line["label"], modality, bool(line.get("prefill_think", True)), source)
@@ -105,7 +105,7 @@ def _messages(messages: Any, folder: Path) -> list[dict[str, Any]]:
         content = message["content"]
         if isinstance(content, list):
             content = [
-                {**part, "audio": _path(part.get("audio"), folder, f"messages[{i}].content")} if part.get("type") == "audio" else part
+                {**part, "audio": _path(part.get("audio"), folder, f"messages[{i}].content")} if is_audio(part) else part
                 for part in content
             ]
         out.append({**message, "content": content})

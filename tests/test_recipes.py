@@ -12,6 +12,7 @@ import pytest
 
 from aural.policy.model import AudioPolicy
 from aural.rollouts.store import RolloutStore
+from aural.training import self_cognition
 
 pytestmark = pytest.mark.slow  # whole recipes in subprocesses: tens of seconds each
 
@@ -118,8 +119,7 @@ def test_self_cognition_dpo_end_to_end(tmp_path):
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
     assert report["pairs"] == len(pairs) > 0 and report["held_out_prompts"] == 6
     assert {p["id"] for p in pairs}.isdisjoint({json.loads(text)["id"] for text in Path(EXAMPLES).read_text().splitlines()[:6]})
-    dpo = load("self_cognition_dpo.py")
-    assert all(dpo.refuses(p["rejected"]) and not dpo.refuses(p["chosen"]) for p in pairs)
+    assert all(self_cognition.refuses(p["rejected"]) and not self_cognition.refuses(p["chosen"]) for p in pairs)
     assert 0.0 <= report["before"]["refusal_rate"] <= 1.0 and 0.0 <= report["after"]["refusal_rate"] <= 1.0
     assert report["after"]["refusal_margin"] < report["before"]["refusal_margin"]  # the refusal became less likely
     trained = AudioPolicy.from_pretrained(out / "model")  # the saved policy loads and samples
@@ -128,7 +128,6 @@ def test_self_cognition_dpo_end_to_end(tmp_path):
 
 
 def test_self_cognition_pairs_and_answers_use_only_audio_answers_of_the_prompts_asked_for(tmp_path, monkeypatch):
-    dpo = load("self_cognition_dpo.py")
     refusal = "I can only read text, sorry."
     blocks = {  # prompt id: (response, reward) of each rollout
         "train": [(refusal, 1.0), ("A rising tone.</think>(A)", 0.5), ("", 0.9)],
@@ -158,12 +157,12 @@ def test_self_cognition_pairs_and_answers_use_only_audio_answers_of_the_prompts_
         checked.append(response)
         return "only read text" in response
 
-    monkeypatch.setattr(dpo, "refuses", refuses)
-    pairs, counts = dpo.build_pairs(store.path, {"train"})
+    monkeypatch.setattr(self_cognition, "refuses", refuses)
+    pairs, counts = self_cognition.build_pairs(store.path, {"train"})
     assert [(p["id"], p["chosen"], p["rejected"]) for p in pairs] == [("train", "A rising tone.</think>(A)", refusal)]
     assert counts == {"prompts": 1, "rejected_from_rollouts": 1, "rejected_canonical": 0, "no_chosen": 0}
     assert len(checked) == 3  # once per response
-    answers = dpo.preferred_answers(store.path, {"held", "held-refusing", "missing"})
+    answers = self_cognition.preferred_answers(store.path, {"held", "held-refusing", "missing"})
     assert answers == {"held": "A low hum.</think>(B)"}
 
 

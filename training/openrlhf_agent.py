@@ -30,6 +30,7 @@ from transformers.utils import GENERATION_CONFIG_NAME
 from aural.errors import AuralError
 from aural.policy.audio import load_audio
 from aural.policy.inputs import FEATURE_KEYS, AudioInputs
+from aural.policy.messages import vllm_audio
 from aural.policy.model import load_inputs, stop_token_ids
 from aural.policy.step_audio2_audio import StepAudio2Inputs
 from aural.rewards.openrlhf_samples import parse_label, score_openrlhf, settings_from_environment
@@ -83,8 +84,7 @@ class AgentExecutor(AgentExecutorBase):
                 f"--data.max_len {max_length}; audio prompts cannot be cut: raise --data.max_len"
             )
         engine_prompt = inputs.tokenizer(prompt, add_special_tokens=False)["input_ids"]  # vLLM expands the placeholders
-        audio = {"audio": [(clip, rate) for clip in clips]} if clips else None
-        output = (await llm_engine.generate(engine_prompt, params, multi_modal_data=audio)).outputs[0]
+        output = (await llm_engine.generate(engine_prompt, params, multi_modal_data=vllm_audio(clips, rate))).outputs[0]
         action = list(output.token_ids)
         query = prompt + inputs.tokenizer.decode(action, skip_special_tokens=False)
         scored = score_openrlhf(self.recipe, [query], [prompt], [label], self.eos_tokens, self.default_modality, threads=1)
