@@ -193,12 +193,12 @@ def _mgrd(folder: Path, policy: Path, train: Path, settings: DemoSettings) -> di
     from aural.rollouts.prompt_set import read_prompt_set
 
     folder.mkdir(parents=True)
-    prompts = PromptBuilder.from_pretrained(policy)
+    builder = PromptBuilder.from_pretrained(policy)
     rng = random.Random(settings.seed)
     records = read_prompt_set(train)[: 2 * settings.cold_start_per_task]
-    candidates = [(r, prompts.render(r.messages, r.prefill_think)[0], [text for _, text in teacher_chains(r.source, rng)]) for r in records]
+    candidates = [(r, builder.render(r.messages, r.prefill_think)[0], [text for _, text in teacher_chains(r.source, rng)]) for r in records]
     store_candidates(folder / "candidates.jsonl", candidates, load_recipe("mgrd"))
-    report = distill(folder / "candidates.jsonl", folder / "sft.jsonl", prompts.think_open)
+    report = distill(folder / "candidates.jsonl", folder / "sft.jsonl", builder.think_open)
     print(report_table(report))
     return report
 

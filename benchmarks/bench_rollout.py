@@ -47,7 +47,7 @@ def prompt_file(count: int, folder: Path) -> Path:
 def bare_vllm(prompts: Path, settings: SamplingSettings) -> tuple[int, float]:
     engine = VLLMEngine(tiny_policy())
     records = read_prompt_set(prompts)
-    built = [engine.prompts.build(r.messages, r.prefill_think) for r in records]
+    built = [engine.prompt_builder.build(r.messages, r.prefill_think) for r in records]
     from vllm import SamplingParams
 
     params = SamplingParams(n=settings.n, max_tokens=settings.max_new_tokens, temperature=1.0, seed=0, ignore_eos=True)

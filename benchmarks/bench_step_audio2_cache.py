@@ -53,7 +53,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         policy = AudioPolicy.from_pretrained(write_tiny_step_audio2(Path(folder) / "tiny"))
         clip = (0.5 * np.sin(2 * np.pi * 440 * np.arange(5 * 16_000) / 16_000)).astype(np.float32)
-        inputs = policy.inputs(policy.prompts.question("Which tone is higher?", clip))
+        inputs = policy.inputs(policy.prompt_builder.question("Which tone is higher?", clip))
         rows = []
         for tokens in args.lengths:
             cached = seconds(policy, inputs, tokens, use_cache=True)

@@ -100,11 +100,11 @@ class AudioPolicy:
     model's keyword arguments.
     """
 
-    def __init__(self, model: torch.nn.Module, make_inputs: Callable[..., dict], tokenizer: Any, prompts: PromptBuilder):
+    def __init__(self, model: torch.nn.Module, make_inputs: Callable[..., dict], tokenizer: Any, prompt_builder: PromptBuilder):
         self.model = model
         self.make_inputs = make_inputs
         self.tokenizer = tokenizer
-        self.prompts = prompts
+        self.prompt_builder = prompt_builder
         self.eos_token_ids = stop_token_ids(model.config, model.generation_config, tokenizer)
         placeholder = getattr(model.config, "audio_token_index", None)
         self.never_sampled = [placeholder] if placeholder is not None else []  # a clip's slot, never a response token
@@ -133,10 +133,10 @@ class AudioPolicy:
         model = load_audio_model(path, config, dtype=DTYPES[dtype], **local).to(device)
         model.eval()
         if config.model_type == "step_audio_2":  # no feature extractor: its own log-mels, clips cut into chunks
-            prompts = PromptBuilder.from_pretrained(path)
+            builder = PromptBuilder.from_pretrained(path)
             if model.config.audio_patch_token_id is None:  # a response's own <audio_start> stays text
-                model.config.audio_patch_token_id = prompts.tokenizer.convert_tokens_to_ids(AUDIO_PATCH)
-            return cls(model, StepAudio2Inputs(prompts.tokenizer), prompts.tokenizer, prompts)
+                model.config.audio_patch_token_id = builder.tokenizer.convert_tokens_to_ids(AUDIO_PATCH)
+            return cls(model, StepAudio2Inputs(builder.tokenizer), builder.tokenizer, builder)
         if config.model_type in BUILT_IN:
             make_inputs: Callable[..., dict] = load_inputs(path, config)
             tokenizer, features = make_inputs.tokenizer, make_inputs.feature_extractor

@@ -24,14 +24,14 @@ from aural.policy.tiny import tiny_policy
 from aural.rewards.table import plain_table
 from aural.rollouts.engines import make_engine
 from aural.rollouts.prompt_set import read_prompt_set
-from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.scaling import plot_scaling, scaling_curve
+from aural.rollouts.script_args import script_parser
 
 DEFAULT_BUDGETS = (0, 256, 1024, 4096, 10_240)
 
 
 def main() -> int:
-    parser = recipe_parser(__doc__)
+    parser = script_parser(__doc__)
     parser.add_argument("--budgets", type=int, nargs="+", default=list(DEFAULT_BUDGETS))
     parser.add_argument("-n", type=int, default=4, help="samples per prompt and budget")
     parser.add_argument("--answer-tokens", type=int, default=256)

@@ -26,12 +26,12 @@ from aural.policy.tiny import tiny_policy
 from aural.rollouts.engines import SamplingSettings
 from aural.rollouts.mgrd import audio_questions, distill, report_table
 from aural.rollouts.pool import pool_factory
-from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import run_rollouts
+from aural.rollouts.script_args import script_parser
 
 
 def main() -> int:
-    parser = recipe_parser(__doc__)
+    parser = script_parser(__doc__)
     parser.add_argument("-k", type=int, default=8, help="candidates per question")
     parser.add_argument("--max-new-tokens", type=int, default=4096)
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
 
     policy = str(args.policy or tiny_policy())
-    prompts = PromptBuilder.from_pretrained(policy)
+    builder = PromptBuilder.from_pretrained(policy)
     args.out.mkdir(parents=True, exist_ok=True)
     questions = args.out / "audio_prompts.jsonl"
     if audio_questions(args.prompts, questions) == 0:
@@ -53,10 +53,10 @@ def main() -> int:
         pool_factory(args.engine, policy, args.workers, args.tensor_parallel),
         SamplingSettings(n=args.k, max_new_tokens=args.max_new_tokens, temperature=args.temperature),
         load_recipe("mgrd"),
-        prompts.tokenizer,
+        builder.tokenizer,
         progress=not args.no_progress,
     )
-    report = distill(args.out / "candidates.jsonl", args.out / "sft.jsonl", prompts.think_open)
+    report = distill(args.out / "candidates.jsonl", args.out / "sft.jsonl", builder.think_open)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(report_table(report))
     print(f"\nkept {report['kept']} of {report['candidates']} chains in {args.out / 'sft.jsonl'}")

@@ -2,8 +2,8 @@
 
 Aural's rollouts and reward, OpenRLHF's actor, GAE, policy loss and value loss,
 and Aural's audio critic (see `aural.training.cpu_ppo`). The default reward is
-`recipes/configs/cpu_toy_reward.toml` (reasoning that names an acoustic cue),
-one a random policy finds by chance; pass `--recipe step-audio-r1` for the real one.
+the shipped `cpu-toy` recipe (reasoning that names an acoustic cue), one a random
+policy finds by chance; pass `--recipe step-audio-r1` for the real one.
 
     python recipes/ppo_cpu.py [PROMPTS.jsonl] -o OUT [--policy DIR] [--steps 30]
         [--prompts-per-step 4] [-n 8] [--max-new-tokens 24] [--recipe NAME|TOML]
@@ -25,7 +25,7 @@ from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, train
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PROMPTS = HERE.parent / "examples" / "prompts.jsonl"
-TOY_REWARD = HERE / "configs" / "cpu_toy_reward.toml"
+TOY_REWARD = "cpu-toy"
 PLOTTED = (("mean_reward", "mean reward", 1.0), ("mean_accuracy", "accuracy", 1.0), ("mean_response_tokens", "response tokens", None))
 
 
@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--prompts-per-step", type=int, default=4)
     parser.add_argument("-n", type=int, default=8, help="samples per prompt")
     parser.add_argument("--max-new-tokens", type=int, default=24)
-    parser.add_argument("--recipe", default=str(TOY_REWARD), help="a reward recipe name or TOML path")
+    parser.add_argument("--recipe", default=TOY_REWARD, help="a reward recipe name or TOML path")
     parser.add_argument("--actor-lr", type=float, default=CPUPPOSettings.actor_lr)
     parser.add_argument("--critic-lr", type=float, default=CPUPPOSettings.critic_lr)
     parser.add_argument("--seed", type=int, default=0)

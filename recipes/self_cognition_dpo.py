@@ -28,13 +28,13 @@ from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
 from aural.rollouts.pool import pool_factory
 from aural.rollouts.prompt_set import read_prompt_set
-from aural.rollouts.recipe_args import recipe_parser
 from aural.rollouts.run import run_rollouts
+from aural.rollouts.script_args import script_parser
 from aural.training.self_cognition import build_pairs, measure, preferred_answers, train
 
 
 def main() -> int:
-    parser = recipe_parser(__doc__)
+    parser = script_parser(__doc__)
     parser.add_argument("--rollouts", type=Path, help="a rollout store of the prompts (default: sample one)")
     parser.add_argument("-k", type=int, default=4, help="samples per prompt, for pairs and for the refusal rate")
     parser.add_argument("--max-new-tokens", type=int, default=256)

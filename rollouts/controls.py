@@ -86,7 +86,7 @@ def audio_dependence(
     unknown = sorted(set(controls) - set(CONTROLS))
     if unknown:
         raise AuralError(f"unknown control {', '.join(unknown)} (expected {', '.join(CONTROLS)})")
-    prompts = [engine.prompts.build(r.messages, r.prefill_think) for r in records]
+    prompts = [engine.prompt_builder.build(r.messages, r.prefill_think) for r in records]
     variants = {AUDIO: prompts, "silence": silenced(prompts), "shuffled": shuffled(prompts, seed)}
     return [_condition(name, engine, records, variants[name], recipe, settings) for name in (AUDIO, *controls)]
 

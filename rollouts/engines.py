@@ -41,7 +41,7 @@ class Engine(Protocol):
     """What a rollout worker needs of an engine."""
 
     name: str
-    prompts: PromptBuilder
+    prompt_builder: PromptBuilder
 
     def sample(self, prompts: Sequence[Prompt], settings: SamplingSettings) -> list[list[Generation]]:
         """`settings.n` generations for each prompt, in order."""
@@ -59,7 +59,7 @@ class HFEngine:
 
     def __init__(self, policy: str | Path, dtype: str = "float32", device: str = "cpu", trust_remote_code: bool = False):
         self.policy = AudioPolicy.from_pretrained(policy, dtype=dtype, device=device, trust_remote_code=trust_remote_code)
-        self.prompts = self.policy.prompts
+        self.prompt_builder = self.policy.prompt_builder
 
     def sample(self, prompts: Sequence[Prompt], settings: SamplingSettings) -> list[list[Generation]]:
         return self.policy.generate(
@@ -91,7 +91,7 @@ class VLLMEngine:
         if current_platform.is_cpu():
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
             llm_options = {"gpu_memory_utilization": 0.5, "enforce_eager": True, "enable_chunked_prefill": False, **llm_options}
-        self.prompts = PromptBuilder.from_pretrained(policy)
+        self.prompt_builder = PromptBuilder.from_pretrained(policy)
         self.llm = LLM(model=str(policy), tensor_parallel_size=tensor_parallel, max_model_len=max_model_len, **llm_options)
 
     def sample(self, prompts: Sequence[Prompt], settings: SamplingSettings) -> list[list[Generation]]:
@@ -107,7 +107,7 @@ class VLLMEngine:
         )
         requests = [
             {"prompt": p.text, "multi_modal_data": audio}
-            if (audio := vllm_audio(p.audios, self.prompts.sampling_rate))
+            if (audio := vllm_audio(p.audios, self.prompt_builder.sampling_rate))
             else {"prompt": p.text}
             for p in prompts
         ]

@@ -47,7 +47,7 @@ class _Worker:
         self.engine = make_engine(engine, policy, **options)
 
     def sample(self, records: list[PromptRecord], settings: SamplingSettings) -> tuple[list[tuple[str, list[Generation]]], float]:
-        prompts = [self.engine.prompts.build(r.messages, r.prefill_think) for r in records]
+        prompts = [self.engine.prompt_builder.build(r.messages, r.prefill_think) for r in records]
         start = time.perf_counter()
         generations = self.engine.sample(prompts, settings)
         return [(p.text, g) for p, g in zip(prompts, generations)], time.perf_counter() - start

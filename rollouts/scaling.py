@@ -30,7 +30,7 @@ def think_within(engine: Engine, prompts: list[Prompt], budget: int, n: int, ans
         thoughts = engine.sample(prompts, SamplingSettings(n=n, max_new_tokens=budget, seed=seed))
     else:
         thoughts = [[Generation("", (), 0, "length")] * n for _ in prompts]
-    tokenizer = engine.prompts.tokenizer
+    tokenizer = engine.prompt_builder.tokenizer
     continued, pending = [], []
     for prompt, group in zip(prompts, thoughts):
         for thought in group:
@@ -52,7 +52,7 @@ def think_within(engine: Engine, prompts: list[Prompt], budget: int, n: int, ans
 def scaling_curve(engine: Engine, records: list[PromptRecord], budgets: list[int], n: int, answer_tokens: int, seed: int = 0) -> list[dict]:
     """Accuracy and mean reasoning length at each budget (one row a budget)."""
     answer = make_verifier("answer")
-    prompts = [engine.prompts.build(r.messages, prefill_think=True) for r in records]
+    prompts = [engine.prompt_builder.build(r.messages, prefill_think=True) for r in records]
     rows = []
     for budget in budgets:
         groups = think_within(engine, prompts, budget, n, answer_tokens, seed)

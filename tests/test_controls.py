@@ -31,10 +31,10 @@ class Listener:
     name = "listener"
 
     def __init__(self, records):
-        self.prompts = HFEngine(tiny_policy()).prompts
+        self.prompt_builder = HFEngine(tiny_policy()).prompt_builder
         self.answers = {}
         for record in records:
-            prompt = self.prompts.build(record.messages, record.prefill_think)
+            prompt = self.prompt_builder.build(record.messages, record.prefill_think)
             label = record.label["answer"] if isinstance(record.label, dict) else record.label
             self.answers[fingerprint(prompt.audios)] = (
                 f"</think>The answer is ({label})." if isinstance(record.label, dict) else f"</think>The answer is {label}."
@@ -63,7 +63,7 @@ def test_a_policy_that_uses_the_audio_loses_it_under_both_controls():
 
 def test_silence_keeps_each_clips_length_and_shuffling_leaves_no_prompt_its_own_clip():
     engine = HFEngine(tiny_policy())
-    prompts = [engine.prompts.build(r.messages, r.prefill_think) for r in read_prompt_set(EXAMPLES)]
+    prompts = [engine.prompt_builder.build(r.messages, r.prefill_think) for r in read_prompt_set(EXAMPLES)]
     quiet = silenced(prompts)
     assert all(len(q.audios[0]) == len(p.audios[0]) and not q.audios[0].any() for p, q in zip(prompts, quiet))
     dealt = shuffled(prompts, seed=3)

@@ -76,7 +76,7 @@ def test_the_sft_collator_learns_the_answer_only_and_hands_the_clips_over(short_
     tokenizer = short_window.tokenizer
     learnt = batch["labels"][0][batch["labels"][0] != IGNORED].tolist()
     assert tokenizer.decode(learnt) == answer + tokenizer.eos_token
-    prompt = short_window.prompts.build(record.messages, prefill_think=True)
+    prompt = short_window.prompt_builder.build(record.messages, prefill_think=True)
     expanded = short_window.inputs(prompt)["input_ids"][0].tolist()
     assert batch["input_ids"][0, : len(expanded)].tolist() == expanded  # the prefilled prompt, placeholders expanded
     short = batch["attention_mask"][1].sum()

@@ -68,8 +68,8 @@ def test_the_live_critic_actor_values_each_sample_with_its_audio():
     from openrlhf.trainer.ray import ppo_critic
 
     policy = AudioPolicy.from_pretrained(tiny_policy())
-    prompt = policy.prompts.question("Which tone is higher?", tone(), prefill_think=True)
-    silent = policy.prompts.question("Which tone is higher?", np.zeros(RATE, dtype=np.float32), prefill_think=True)
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(), prefill_think=True)
+    silent = policy.prompt_builder.question("Which tone is higher?", np.zeros(RATE, dtype=np.float32), prefill_think=True)
     inputs = policy.inputs(prompt)
     response = policy.tokenizer("the first tone", add_special_tokens=False)["input_ids"]
     sequence = torch.cat([inputs["input_ids"], torch.tensor([response])], dim=1)

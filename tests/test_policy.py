@@ -69,11 +69,11 @@ def test_the_tiny_policy_cache_keeps_no_partial_build(tmp_path, monkeypatch):
 
 
 def test_prompts_render_the_template_with_one_placeholder_per_clip(policy):
-    prompt = policy.prompts.question("Which tone is higher?", tone(440), system="Listen carefully.", prefill_think=True)
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(440), system="Listen carefully.", prefill_think=True)
     assert prompt.text.startswith("<|im_start|>system\nListen carefully.<|im_end|>\n<|im_start|>user\n")
     assert prompt.text.count("<|AUDIO|>") == 1
     assert prompt.text.endswith("<|im_start|>assistant\n<think>\n")
-    two = policy.prompts.build(
+    two = policy.prompt_builder.build(
         [
             {
                 "role": "user",
@@ -86,12 +86,12 @@ def test_prompts_render_the_template_with_one_placeholder_per_clip(policy):
         ]
     )
     assert two.text.count("<|AUDIO|>") == 2 and [len(a) for a in two.audios] == [16_000, 16_000]
-    assert not policy.prompts.question("2+2?").audios
+    assert not policy.prompt_builder.question("2+2?").audios
 
 
 @pytest.mark.slow
 def test_generate_samples_n_responses_with_counts_and_finish_reasons(policy):
-    prompts = [policy.prompts.question("How many beeps?", tone(880)), policy.prompts.question("What is 2+2?")]
+    prompts = [policy.prompt_builder.question("How many beeps?", tone(880)), policy.prompt_builder.question("What is 2+2?")]
     batches = policy.generate(prompts, n=16, max_new_tokens=24, temperature=1.0, seed=0)
     assert [len(b) for b in batches] == [16, 16]
     audio_tokens = policy.inputs(prompts[0])["input_ids"].shape[1]
@@ -109,16 +109,16 @@ def test_generate_samples_n_responses_with_counts_and_finish_reasons(policy):
 
 
 def test_greedy_decoding_is_deterministic_without_a_seed(policy):
-    prompt = policy.prompts.question("Which tone?", tone(440))
+    prompt = policy.prompt_builder.question("Which tone?", tone(440))
     first, second = (policy.generate([prompt], n=2, max_new_tokens=12, temperature=0.0)[0] for _ in range(2))
     assert first[0].token_ids == first[1].token_ids == second[0].token_ids
 
 
 def test_logprobs_see_the_audio(policy):
     response = "<think>The second tone is higher.</think>The answer is (B)."
-    with_tone = policy.logprobs(policy.prompts.question("Which tone is higher?", tone(440), prefill_think=True), response)
+    with_tone = policy.logprobs(policy.prompt_builder.question("Which tone is higher?", tone(440), prefill_think=True), response)
     with_silence = policy.logprobs(
-        policy.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True), response
+        policy.prompt_builder.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True), response
     )
     assert with_tone.shape == with_silence.shape == (len(policy.tokenizer(response, add_special_tokens=False)["input_ids"]),)
     assert (with_tone <= 0).all() and torch.isfinite(with_tone).all()
@@ -127,7 +127,7 @@ def test_logprobs_see_the_audio(policy):
 
 def test_logprobs_match_the_sampler(policy):
     """Teacher-forced log-probabilities equal the generator's own, token by token."""
-    prompt = policy.prompts.question("Count the beeps.", tone(660))
+    prompt = policy.prompt_builder.question("Count the beeps.", tone(660))
     inputs = policy.inputs(prompt)
     out = policy.model.generate(**inputs, do_sample=False, max_new_tokens=8, output_scores=True, return_dict_in_generate=True)
     tokens = out.sequences[0, inputs["input_ids"].shape[1] :]
@@ -138,7 +138,7 @@ def test_logprobs_match_the_sampler(policy):
 def test_sampling_draws_from_the_whole_distribution(policy):
     """No top-k: tokens outside the 50 likeliest are drawn as often as their mass says
     (transformers keeps only 50 unless told; PPO's log-probabilities assume the whole)."""
-    prompt = policy.prompts.question("What is 2+2?")
+    prompt = policy.prompt_builder.question("What is 2+2?")
     with torch.no_grad():
         probabilities = torch.softmax(policy.model(**policy.inputs(prompt)).logits[0, -1].float(), -1)
     top = set(probabilities.topk(50).indices.tolist())
@@ -151,7 +151,7 @@ def test_sampling_draws_from_the_whole_distribution(policy):
 @pytest.mark.slow
 def test_a_10240_token_generation_completes(policy):
     (batch,) = policy.generate(
-        [policy.prompts.question("Think at length.", tone(440))], n=1, max_new_tokens=10_240, seed=0, ignore_eos=True
+        [policy.prompt_builder.question("Think at length.", tone(440))], n=1, max_new_tokens=10_240, seed=0, ignore_eos=True
     )
     assert (batch[0].response_tokens, batch[0].finish_reason) == (10_240, "length")
 
@@ -227,7 +227,7 @@ def test_our_inputs_equal_the_qwen2_audio_processor(policy):
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(tiny_policy())
-    prompt = policy.prompts.build(
+    prompt = policy.prompt_builder.build(
         [
             {
                 "role": "user",
@@ -257,10 +257,10 @@ def omni_thinker(tmp_path_factory):
 
 def test_the_qwen2_5_omni_thinker_samples_and_hears(omni_thinker):
     thinker = AudioPolicy.from_pretrained(omni_thinker)
-    prompt = thinker.prompts.question("Which tone is higher?", tone(440), prefill_think=True)
+    prompt = thinker.prompt_builder.question("Which tone is higher?", tone(440), prefill_think=True)
     (batch,) = thinker.generate([prompt], n=4, max_new_tokens=8, seed=0)
     assert len(batch) == 4 and all(g.prompt_tokens == thinker.inputs(prompt)["input_ids"].shape[1] for g in batch)
-    silent = thinker.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True)
+    silent = thinker.prompt_builder.question("Which tone is higher?", np.zeros(16_000, np.float32), prefill_think=True)
     response = "The answer is (B)."
     assert not torch.allclose(thinker.logprobs(prompt, response), thinker.logprobs(silent, response))
 
@@ -281,7 +281,7 @@ def test_the_thinker_loads_out_of_a_full_omni_checkpoint(omni_thinker, tmp_path)
     weights = load_file(omni_thinker / "model.safetensors")
     save_file({f"thinker.{name}": tensor for name, tensor in weights.items()}, full / "model.safetensors", metadata={"format": "pt"})
     alone, inside = AudioPolicy.from_pretrained(omni_thinker), AudioPolicy.from_pretrained(full)
-    prompt = alone.prompts.question("Which tone?", tone(440))
+    prompt = alone.prompt_builder.question("Which tone?", tone(440))
     torch.testing.assert_close(alone.logprobs(prompt, "(B)"), inside.logprobs(prompt, "(B)"))
 
 
@@ -349,11 +349,11 @@ def test_a_model_with_its_own_code_loads_through_trust_remote_code(tmp_path):
     with pytest.raises(ValueError, match="trust_remote_code=True"):
         AudioPolicy.from_pretrained(folder)
     remote = AudioPolicy.from_pretrained(folder, trust_remote_code=True)
-    prompt = remote.prompts.question("Which tone is higher?", tone(440, seconds=2.0), prefill_think=True)
+    prompt = remote.prompt_builder.question("Which tone is higher?", tone(440, seconds=2.0), prefill_think=True)
     assert remote.inputs(prompt)["input_ids"].eq(remote.model.config.audio_token_id).sum() == 25  # 2 s at 12.5 Hz
     (batch,) = remote.generate([prompt], n=3, max_new_tokens=6, seed=0)
     assert len(batch) == 3 and all(1 <= g.response_tokens <= 6 for g in batch)
-    silent = remote.prompts.question("Which tone is higher?", np.zeros(32_000, np.float32), prefill_think=True)
+    silent = remote.prompt_builder.question("Which tone is higher?", np.zeros(32_000, np.float32), prefill_think=True)
     assert not torch.allclose(remote.logprobs(prompt, "(B)"), remote.logprobs(silent, "(B)"))
 
 
@@ -369,7 +369,7 @@ def test_sharding_counts_a_model_with_its_own_code_through_trust_remote_code(tmp
 
 def test_prompts_of_the_same_shapes_decode_together_as_alone(policy):
     clips = [tone(f) for f in (220, 330, 440)] + [tone(550, seconds=1.5)]  # the last one's inputs are longer
-    prompts = [policy.prompts.question("Which tone is higher?", clip) for clip in clips]
+    prompts = [policy.prompt_builder.question("Which tone is higher?", clip) for clip in clips]
     together = policy.generate(prompts, n=2, max_new_tokens=8, temperature=0.0)
     alone = [policy.generate([prompt], n=2, max_new_tokens=8, temperature=0.0)[0] for prompt in prompts]
     assert [[g.token_ids for g in group] for group in together] == [[g.token_ids for g in group] for group in alone]
@@ -384,7 +384,7 @@ def test_the_audio_placeholder_is_never_sampled(tmp_path):
     with torch.no_grad():
         policy.model.lm_head.bias = torch.nn.Parameter(torch.zeros(policy.model.config.text_config.vocab_size))
         policy.model.lm_head.bias[placeholder] = 1e4  # the model wants nothing else
-    prompt = policy.prompts.question("Which tone is higher?", tone(440))
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(440))
     for temperature in (0.0, 1.0):
         (group,) = policy.generate([prompt], n=4, max_new_tokens=6, temperature=temperature, seed=0)
         assert all(len(g.token_ids) == 6 and placeholder not in g.token_ids for g in group)
@@ -393,10 +393,10 @@ def test_the_audio_placeholder_is_never_sampled(tmp_path):
 def test_a_short_audio_window_reads_a_short_clip_and_hears_it(tmp_path):
     assert main(["tiny-policy", str(tmp_path / "short"), "--audio-window", "2"]) == 0
     policy = AudioPolicy.from_pretrained(tmp_path / "short")
-    prompt = policy.prompts.question("Which tone is higher?", tone(440))
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(440))
     inputs = policy.inputs(prompt)
     assert inputs["input_features"].shape[-1] == 200 and int(inputs["feature_attention_mask"].sum()) == 100
-    silent = policy.prompts.question("Which tone is higher?", np.zeros(16_000, np.float32))
+    silent = policy.prompt_builder.question("Which tone is higher?", np.zeros(16_000, np.float32))
     assert not torch.allclose(policy.logprobs(prompt, "The answer is (A)."), policy.logprobs(silent, "The answer is (A)."))
     with pytest.raises(ValueError, match="audio window"):
         write_tiny_policy(tmp_path / "none", audio_window_s=0)

@@ -123,7 +123,7 @@ def test_self_cognition_dpo_end_to_end(tmp_path):
     assert 0.0 <= report["before"]["refusal_rate"] <= 1.0 and 0.0 <= report["after"]["refusal_rate"] <= 1.0
     assert report["after"]["refusal_margin"] < report["before"]["refusal_margin"]  # the refusal became less likely
     trained = AudioPolicy.from_pretrained(out / "model")  # the saved policy loads and samples
-    prompt = trained.prompts.question("Which tone is higher?", Path(EXAMPLES).parent / "prompts" / "pitch-0.flac")
+    prompt = trained.prompt_builder.question("Which tone is higher?", Path(EXAMPLES).parent / "prompts" / "pitch-0.flac")
     assert len(trained.generate([prompt], n=2, max_new_tokens=4)[0]) == 2
 
 

@@ -254,13 +254,13 @@ def test_tools_open_the_system_turn(tokenizer):
 
 def test_multiple_choice_puts_the_question_and_options_before_the_audio(policy):
     question = choice_question("Which of the following best describes the male vocal in the audio?", ["Soft and melodic", "Whispering"])
-    prompt = policy.prompts.question(question, tone(440), prefill_think=True)
+    prompt = policy.prompt_builder.question(question, tone(440), prefill_think=True)
     assert prompt.text == (
         "<|BOT|>human\nWhich of the following best describes the male vocal in the audio?\n"
         "Please choose the answer from the following options, do not provide any additional explanations or content: \n"
         "A. Soft and melodic\nB. Whispering\n<audio_patch><|EOT|><|BOT|>assistant\n<think>\n"
     )
-    assert policy.prompts.question("Q?", tone(440)).text == prompt.text.replace(question, "Q?")  # the think is always open
+    assert policy.prompt_builder.question("Q?", tone(440)).text == prompt.text.replace(question, "Q?")  # the think is always open
 
 
 # ---- the model -----------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def test_the_tiny_checkpoint_has_the_released_layout(tiny, tmp_path, tokenizer):
 def test_the_tiny_checkpoint_loads_samples_and_scores_through_audio_policy(policy):
     assert isinstance(policy.model, StepAudio2ForCausalLM)
     assert policy.eos_token_ids == set(policy.tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>", "<|EOT|>"]))
-    prompt = policy.prompts.question("Which tone is higher?", tone(440), system="Listen carefully.")
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(440), system="Listen carefully.")
     (greedy,) = policy.generate([prompt], n=2, max_new_tokens=12, temperature=0.0)
     assert greedy[0] == greedy[1] and greedy[0].prompt_tokens == policy.inputs(prompt)["input_ids"].shape[1]
     (sampled,) = policy.generate([prompt], n=3, max_new_tokens=12, temperature=1.0, seed=0)
@@ -427,7 +427,7 @@ def test_the_tiny_checkpoint_loads_samples_and_scores_through_audio_policy(polic
     logprobs = policy.logprobs(prompt, response)
     assert logprobs.shape == (len(response),) and bool((logprobs <= 0).all())
     silent = policy.logprobs(
-        policy.prompts.question("Which tone is higher?", np.zeros(RATE, np.float32), system="Listen carefully."), response
+        policy.prompt_builder.question("Which tone is higher?", np.zeros(RATE, np.float32), system="Listen carefully."), response
     )
     assert not torch.allclose(logprobs, silent, atol=1e-4)
 
@@ -446,11 +446,11 @@ def test_a_released_config_with_remote_code_entries_loads_without_it(tiny, tmp_p
     (folder / "chat_template.jinja").unlink()  # a release tokenizer without a template gets the release's
     loaded = AudioPolicy.from_pretrained(folder)
     assert isinstance(loaded.model, StepAudio2ForCausalLM)
-    assert loaded.prompts.question("Q?").text == "<|BOT|>human\nQ?<|EOT|><|BOT|>assistant\n<think>\n"
+    assert loaded.prompt_builder.question("Q?").text == "<|BOT|>human\nQ?<|EOT|><|BOT|>assistant\n<think>\n"
 
 
 def test_long_clips_are_accepted_and_chunked(policy):
-    prompt = policy.prompts.question("Summarise.", noise(26.0))
+    prompt = policy.prompt_builder.question("Summarise.", noise(26.0))
     inputs = policy.inputs(prompt)
     assert inputs["feature_attention_mask"].sum(-1).tolist() == [2502, (RATE + 479) // 160]
 
@@ -458,7 +458,7 @@ def test_long_clips_are_accepted_and_chunked(policy):
 def test_the_format_verifier_reads_the_templates_open_think_as_prefilled(policy):
     from aural.verifiers import Sample, make_verifier
 
-    prompt = policy.prompts.question("Which tone is higher?", tone(440)).text
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(440)).text
     think_format = make_verifier("think_format")
     assert think_format(Sample("The first rises.</think>(A)", "A", "audio", prompt=prompt)).reason == "ok"
     assert think_format(Sample("<think>The first rises.</think>(A)", "A", "audio", prompt=prompt)).reason == "nested_think"
@@ -579,8 +579,8 @@ def test_vllm_samples_the_tiny_checkpoint_with_the_transformers_log_probs(tiny, 
     engine = VLLMEngine(tiny, dtype="float32", seed=0)
     try:
         prompts = [
-            policy.prompts.question("Which tone is higher?", tone(440, 27.0), system="Listen carefully."),  # two chunks
-            policy.prompts.question("Count the beeps.", noise(1.3)),
+            policy.prompt_builder.question("Which tone is higher?", tone(440, 27.0), system="Listen carefully."),  # two chunks
+            policy.prompt_builder.question("Count the beeps.", noise(1.3)),
         ]
         requests = [{"prompt": p.text, "multi_modal_data": {"audio": [(a, RATE) for a in p.audios]}} for p in prompts]
         outputs = engine.llm.generate(requests, SamplingParams(n=2, max_tokens=12, temperature=1.0, seed=0, logprobs=0))
@@ -727,5 +727,5 @@ def test_a_checkpoint_with_the_flat_33b_config_layout_loads_and_scores_the_same(
     )
     (folder / "config.json").write_text(json.dumps(config))
     flat = AudioPolicy.from_pretrained(folder)
-    prompt = policy.prompts.question("Which tone is higher?", tone(440))
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(440))
     torch.testing.assert_close(flat.logprobs(prompt, "The first tone."), policy.logprobs(prompt, "The first tone."))

@@ -146,8 +146,8 @@ def plugged():
 
 
 def audio_case(policy):
-    prompt = policy.prompts.question("Which tone is higher?", tone(), prefill_think=True)
-    silent = policy.prompts.question("Which tone is higher?", np.zeros(2 * RATE, dtype=np.float32), prefill_think=True)
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone(), prefill_think=True)
+    silent = policy.prompt_builder.question("Which tone is higher?", np.zeros(2 * RATE, dtype=np.float32), prefill_think=True)
     response = policy.tokenizer("the first tone is higher in pitch", add_special_tokens=False)["input_ids"]
     inputs = policy.inputs(prompt)
     sequence = torch.cat([inputs["input_ids"], torch.tensor([response])], dim=1)
@@ -307,13 +307,11 @@ def test_ppo_steps_on_cpu_change_the_weights_with_finite_losses():
     from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, _stack
 
     records = [r for r in read_prompt_set(EXAMPLES) if r.id.startswith("pitch")][:2]
-    ppo = CPUPPO(
-        tiny_policy(), CPUPPOSettings(n=4, max_new_tokens=8, minibatch=4, recipe=str(ROOT / "recipes/configs/cpu_toy_reward.toml"))
-    )
+    ppo = CPUPPO(tiny_policy(), CPUPPOSettings(n=4, max_new_tokens=8, minibatch=4, recipe="cpu-toy"))
     before = {name: p.detach().clone() for name, p in ppo.actor.named_parameters()}
     critic_before = ppo.critic.score.weight.detach().clone()
     experiences, results, _, _ = ppo.make_experience(records)
-    prompts = [ppo.policy.prompts.build(r.messages, r.prefill_think) for r in records]
+    prompts = [ppo.policy.prompt_builder.build(r.messages, r.prefill_think) for r in records]
     for index, (experience, result) in enumerate(zip(experiences, results)):
         mask = experience.action_mask
         returns = experience.returns[mask]  # gamma = lambda = 1: every token's return is the final reward

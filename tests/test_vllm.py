@@ -32,7 +32,7 @@ def test_vllm_samples_the_tiny_policy_with_audio_and_agrees_with_transformers(vl
 
     policy = AudioPolicy.from_pretrained(tiny_policy())
     tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(16_000) / 16_000)).astype(np.float32)
-    prompt = policy.prompts.question("Which tone is higher?", tone, prefill_think=True)
+    prompt = policy.prompt_builder.question("Which tone is higher?", tone, prefill_think=True)
     request = {"prompt": prompt.text, "multi_modal_data": {"audio": [(a, 16_000) for a in prompt.audios]}}
     (output,) = vllm_engine.llm.generate(request, SamplingParams(n=4, max_tokens=16, temperature=1.0, seed=0, logprobs=0))
     assert len(output.outputs) == 4
@@ -62,13 +62,16 @@ def test_both_engines_sample_n_per_prompt_with_counts_and_finish_reasons(vllm_en
     settings = SamplingSettings(n=4, max_new_tokens=12, seed=0, ignore_eos=ignore_eos)
     eos = hf.policy.eos_token_ids
     for engine in (hf, vllm_engine):
-        prompts = [engine.prompts.build(r.messages, r.prefill_think) for r in records]
+        prompts = [engine.prompt_builder.build(r.messages, r.prefill_think) for r in records]
         batches = engine.sample(prompts, settings)
         check_generations(batches, prompts, 4, 12, eos)
         if ignore_eos:
             assert all(g.response_tokens == 12 for batch in batches for g in batch)
-    hf_prompt_tokens = [b[0].prompt_tokens for b in hf.sample([hf.prompts.build(r.messages, r.prefill_think) for r in records], settings)]
+    hf_prompt_tokens = [
+        b[0].prompt_tokens for b in hf.sample([hf.prompt_builder.build(r.messages, r.prefill_think) for r in records], settings)
+    ]
     vllm_prompt_tokens = [
-        b[0].prompt_tokens for b in vllm_engine.sample([vllm_engine.prompts.build(r.messages, r.prefill_think) for r in records], settings)
+        b[0].prompt_tokens
+        for b in vllm_engine.sample([vllm_engine.prompt_builder.build(r.messages, r.prefill_think) for r in records], settings)
     ]
     assert hf_prompt_tokens == vllm_prompt_tokens  # the same audio expansion in both

@@ -88,7 +88,7 @@ class CPUPPO:
         self.actor = Actor(str(policy), attn_implementation="eager", param_dtype="bf16")  # OpenRLHF loads bf16 or fp16
         self.actor.model.float().load_state_dict(loaded.model.state_dict())  # the float32 weights, not their bf16 rounding
         self.critic = load_audio_critic(policy, torch.float32, "eager")
-        self.policy = AudioPolicy(self.actor.model, loaded.make_inputs, loaded.tokenizer, loaded.prompts)
+        self.policy = AudioPolicy(self.actor.model, loaded.make_inputs, loaded.tokenizer, loaded.prompt_builder)
         self.recipe = load_recipe(settings.recipe)
         self.policy_loss = PolicyLoss(settings.eps_clip, settings.eps_clip)
         self.value_loss = ValueLoss(settings.value_clip)
@@ -129,7 +129,7 @@ class CPUPPO:
 
         self.actor.eval()
         self.critic.eval()
-        prompts = [self.policy.prompts.build(r.messages, r.prefill_think) for r in records]
+        prompts = [self.policy.prompt_builder.build(r.messages, r.prefill_think) for r in records]
         groups = self.policy.generate(
             prompts,
             n=self.settings.n,

@@ -24,17 +24,17 @@ INPUT_KEY = "input"
 LABEL_KEY = "label"
 
 
-def openrlhf_line(record: PromptRecord, prompts: PromptBuilder) -> dict[str, str]:
-    """The OpenRLHF prompt line of `record`, rendered by `prompts` (audio is not loaded)."""
-    text, audio_parts = prompts.render(record.messages, record.prefill_think)
+def openrlhf_line(record: PromptRecord, builder: PromptBuilder) -> dict[str, str]:
+    """The OpenRLHF prompt line of `record`, rendered by `builder` (audio is not loaded)."""
+    text, audio_parts = builder.render(record.messages, record.prefill_think)
     label: dict[str, Any] = dict(record.label) if isinstance(record.label, dict) else {"answer": record.label}
     label.update(modality=record.modality, audio=[part["audio"] for part in audio_parts], id=record.id)
     return {INPUT_KEY: text, LABEL_KEY: json.dumps(label, ensure_ascii=False)}
 
 
-def write_openrlhf_prompts(records: Sequence[PromptRecord], prompts: PromptBuilder, path: str | Path) -> Path:
+def write_openrlhf_prompts(records: Sequence[PromptRecord], builder: PromptBuilder, path: str | Path) -> Path:
     """Write every record's OpenRLHF line to `path` (whole or not at all); returns it."""
     with atomic_write(path) as out:
         for record in records:
-            out.write(json.dumps(openrlhf_line(record, prompts), ensure_ascii=False) + "\n")
+            out.write(json.dumps(openrlhf_line(record, builder), ensure_ascii=False) + "\n")
     return Path(path)

@@ -100,7 +100,7 @@ class AudioPreferenceCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         prompts, features = [], []
         for example in examples:
-            clips = tuple(load_audio(path, self.policy.prompts.sampling_rate) for path in example["audio"])
+            clips = tuple(load_audio(path, self.policy.prompt_builder.sampling_rate) for path in example["audio"])
             inputs = self.policy.inputs(Prompt(example["prompt"], clips))
             # TRL may cut the prompt's last tokens into the completions; cut the expanded prompt alike.
             cut = len(self.tokenizer(example["prompt"], add_special_tokens=False)["input_ids"]) - len(example["prompt_ids"])
@@ -129,7 +129,7 @@ def _audio_paths(source: dict[str, Any]) -> list[str]:
 def measure(policy: AudioPolicy, records: list[PromptRecord], k: int, max_new_tokens: int, answers: dict[str, str]) -> dict[str, float]:
     """On `records`: the share of `k` sampled answers that deny the audio, and the mean
     log-likelihood margin of the canonical refusal over an answer that uses the audio."""
-    prompts = [policy.prompts.build(r.messages, prefill_think=True) for r in records]
+    prompts = [policy.prompt_builder.build(r.messages, prefill_think=True) for r in records]
     sampled = policy.generate(prompts, n=k, max_new_tokens=max_new_tokens, seed=0)
     refusal_rate = sum(refuses(g.text) for group in sampled for g in group) / (k * len(records))
     margins = [float(policy.logprobs(p, REFUSAL).sum() - policy.logprobs(p, answers[r.id]).sum()) for p, r in zip(prompts, records)]

@@ -79,11 +79,11 @@ class AudioSFTCollator:
     def split(self, messages: Sequence[dict[str, Any]]) -> tuple[Prompt, str]:
         """The prompt (clips loaded) and the answer to learn of one example's messages."""
         *question, answer = messages
-        opening = self.policy.prompts.think_open + "\n"
+        opening = self.policy.prompt_builder.think_open + "\n"
         content = answer["content"]
         prefilled = content.startswith(opening)
-        text, parts = self.policy.prompts.render(question, prefilled)
-        clips = tuple(load_audio(part["audio"], self.policy.prompts.sampling_rate) for part in parts)
+        text, parts = self.policy.prompt_builder.render(question, prefilled)
+        clips = tuple(load_audio(part["audio"], self.policy.prompt_builder.sampling_rate) for part in parts)
         return Prompt(text, clips), content[len(opening) :] if prefilled else content
 
 
@@ -93,7 +93,7 @@ def format_rate(
     """The share of answers to `records` (one each, greedy at temperature 0) that pass the
     ``think_format`` verifier."""
     check = make_verifier("think_format")
-    prompts = [policy.prompts.build(r.messages, r.prefill_think) for r in records]
+    prompts = [policy.prompt_builder.build(r.messages, r.prefill_think) for r in records]
     answers = policy.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     verdicts = [check(Sample(g.text, r.label, r.modality, p.text, g.finish_reason)) for r, p, (g,) in zip(records, prompts, answers)]
     return sum(v.score for v in verdicts) / max(len(verdicts), 1)

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 
-def recipe_parser(description: str) -> argparse.ArgumentParser:
+def script_parser(description: str) -> argparse.ArgumentParser:
     """A parser with ``PROMPTS``, ``-o OUT``, ``--policy DIR`` and ``--engine vllm|hf``.
 
-    >>> recipe_parser("demo").parse_args(["p.jsonl", "-o", "out"]).engine
+    >>> script_parser("demo").parse_args(["p.jsonl", "-o", "out"]).engine
     'vllm'
     """
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
