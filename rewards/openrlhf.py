@@ -23,8 +23,9 @@ from typing import Any
 
 import torch
 
-from aural.rewards.openrlhf_samples import score_openrlhf, settings_from_environment
+from aural.rewards.openrlhf_samples import score_openrlhf
 from aural.rewards.recipe import load_recipe
+from aural.rewards.trainer_inputs import settings_from_environment
 
 RECIPE_SPEC, EOS_TOKENS, DEFAULT_MODALITY = settings_from_environment(os.environ)
 RECIPE = load_recipe(RECIPE_SPEC)

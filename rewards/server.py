@@ -45,8 +45,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aural.errors import AuralError
 
-from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS, RewardLists, score_openrlhf, settings_from_environment
+from .openrlhf_samples import RewardLists, score_openrlhf
 from .recipe import DEFAULT_RECIPE, Recipe, load_recipe
+from .trainer_inputs import DEFAULT_MODALITY, EOS_TOKENS, settings_from_environment
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 MAX_CLIENTS = 4096  # client addresses whose decision is remembered; refused ones beyond this are not logged

@@ -30,8 +30,8 @@ from aural.errors import AuralError
 from aural.verifiers import Sample
 
 from .batch import Rejection, read_sample, score_each
-from .openrlhf_samples import DEFAULT_MODALITY, parse_label
 from .recipe import DEFAULT_RECIPE, Recipe, RewardResult, load_recipe
+from .trainer_inputs import DEFAULT_MODALITY, parse_label
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import Any
 from aural.verifiers import Sample
 
 from .batch import Rejection, read_sample, score_each
-from .openrlhf_samples import DEFAULT_MODALITY, parse_label, split_response
 from .recipe import DEFAULT_RECIPE, Recipe, RecipeError, load_recipe
+from .trainer_inputs import DEFAULT_MODALITY, parse_label, split_response
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 from aural.verifiers import Sample
 
 from .batch import Rejection, read_sample
-from .openrlhf_samples import DEFAULT_MODALITY, EOS_TOKENS
 from .recipe import DEFAULT_RECIPE
+from .trainer_inputs import DEFAULT_MODALITY, EOS_TOKENS
 from .verl import SCORE, cached_recipe, score_samples, verl_sample
 
 PROMPT_TAIL_TOKENS = 16  # enough to see an assistant header and a pre-filled think tag

@@ -21,7 +21,7 @@ from aural.policy.inputs import FEATURE_KEYS
 from aural.policy.model import AudioPolicy
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy, write_tiny_omni_thinker
-from aural.rewards.openrlhf_samples import parse_label
+from aural.rewards.trainer_inputs import parse_label
 from aural.rollouts.prompt_set import read_prompt_set
 from aural.training.openrlhf_audio import install
 from aural.training.openrlhf_parser import LaunchError, check_launch

@@ -33,8 +33,9 @@ from aural.policy.inputs import FEATURE_KEYS, AudioInputs
 from aural.policy.messages import vllm_audio
 from aural.policy.model import load_inputs, stop_token_ids
 from aural.policy.step_audio2_audio import StepAudio2Inputs
-from aural.rewards.openrlhf_samples import parse_label, score_openrlhf, settings_from_environment
+from aural.rewards.openrlhf_samples import score_openrlhf
 from aural.rewards.recipe import load_recipe
+from aural.rewards.trainer_inputs import parse_label, settings_from_environment
 from aural.verifiers import FieldError
 
 
