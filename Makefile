@@ -49,7 +49,7 @@ lint: setup
 	rm -rf $(TYPED) && mkdir -p $(TYPED)/aural
 	ln -s $(CURDIR)/aural/*.py $(TYPED)/aural/
 	for folder in examples policy rewards rollouts training verifiers; do ln -s $(CURDIR)/$$folder $(TYPED)/aural/$$folder; done
-	cd $(TYPED) && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml aural/__init__.py aural/errors.py aural/files.py aural/testing.py aural/verifiers aural/rewards
+	cd $(TYPED) && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml aural/__init__.py aural/errors.py aural/files.py aural/table.py aural/testing.py aural/verifiers aural/rewards
 
 bench: setup
 	$(PYTHON) benchmarks/bench_score.py

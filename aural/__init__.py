@@ -1,5 +1,12 @@
 """Aural: reinforcement learning with verifiable rewards for audio language models.
 
+The top-level folders are the subpackages (pyproject's package-dir): ``verifiers/`` is
+``aural.verifiers``, ``rewards/`` ``aural.rewards``, ``policy/`` ``aural.policy``,
+``rollouts/`` ``aural.rollouts``, ``training/`` ``aural.training``, ``examples/``
+``aural.examples``; this folder, ``aural/``, holds the public API below, the `aural`
+command (`cli`), the demo, and what every package shares: `errors`, `files` (atomic
+writes), `table` (plain-text tables) and `testing` (property tests for verifiers).
+
 >>> from aural import Sample, load_recipe
 >>> recipe = load_recipe("step-audio-r1")
 >>> label = {"answer": "B", "choices": ["a dog barking", "a cat meowing"]}

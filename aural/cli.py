@@ -38,7 +38,7 @@ from aural.rewards.audit import findings_table, load_catalogue, run_audit
 from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
 from aural.rewards.scored_jsonl import score_jsonl
 from aural.rewards.server import DEFAULT_MAX_BODY_BYTES, ServeSettings, serve
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 from aural.verifiers.schema import MODALITIES
 
 USAGE_ERROR = 2

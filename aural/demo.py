@@ -38,7 +38,7 @@ from typing import Any
 
 from aural.errors import AuralError
 from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 
 STAGES = ("init", "sft", "ppo")
 CONDITIONS = ("audio", "silence", "shuffled")

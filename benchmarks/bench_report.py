@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from aural.rewards.table import plain_table
 from aural.rollouts.report import read_store
 from aural.rollouts.report_page import write_report
+from aural.table import plain_table
 
 GROUP = 16
 REASONING = "The first tone sits low and steady; the second rises in pitch and ends higher. " * 16

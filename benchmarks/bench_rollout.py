@@ -26,11 +26,11 @@ from pathlib import Path
 from aural import load_recipe
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy
-from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings, VLLMEngine
 from aural.rollouts.pool import RolloutPool
 from aural.rollouts.prompt_set import read_prompt_set
 from aural.rollouts.run import run_rollouts
+from aural.table import plain_table
 
 N = 16
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from aural import Sample, load_recipe, score_batch
 from aural.rewards.scored_jsonl import score_jsonl
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 from aural.verifiers.math_pool import MathPool, shared_pool
 
 GROUP = 16

@@ -27,7 +27,7 @@ from bench_score import GROUP, make_rollouts, read_lines
 
 from aural import load_recipe
 from aural.rewards.openrlhf_samples import score_openrlhf
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 
 PROMPT = "<|im_start|>user\n<|audio_bos|><|AUDIO|><|audio_eos|>\nSolve the problem you hear.<|im_end|>\n<|im_start|>assistant\n"
 

@@ -23,7 +23,7 @@ import torch
 
 from aural.policy.model import AudioPolicy
 from aural.policy.tiny import write_tiny_step_audio2
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 
 
 def seconds(policy: AudioPolicy, inputs: dict, tokens: int, use_cache: bool) -> float:

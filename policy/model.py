@@ -32,6 +32,7 @@ from transformers import (
 )
 
 from aural.errors import AuralError
+from aural.verifiers.think import CLOSE_TAG, OPEN_TAG, parse_think
 
 from .inputs import AudioInputs
 from .prompt import Prompt, PromptBuilder, _local_folder
@@ -91,6 +92,18 @@ class Generation:
     def response_tokens(self) -> int:
         """How many tokens were generated."""
         return len(self.token_ids)
+
+    def reasoning_tokens(self, tokenizer: Any, prefilled: bool) -> int:
+        """Tokens inside the think block: counted on the generated ids when the tags are
+        single tokens (as in Qwen's vocabularies), else by tokenizing the reasoning text."""
+        open_id, close_id = tokenizer.convert_tokens_to_ids([OPEN_TAG, CLOSE_TAG])
+        ids = list(self.token_ids)
+        if None not in (open_id, close_id) and tokenizer.unk_token_id not in (open_id, close_id):
+            start = 0 if prefilled else (ids.index(open_id) + 1 if open_id in ids else len(ids))
+            end = ids.index(close_id, start) if close_id in ids[start:] else len(ids) - (self.finish_reason == "stop")
+            return max(0, end - start)
+        reasoning = parse_think(self.text, OPEN_TAG, CLOSE_TAG, prefilled).reasoning
+        return len(tokenizer(reasoning, add_special_tokens=False)["input_ids"]) if reasoning else 0
 
 
 class AudioPolicy:

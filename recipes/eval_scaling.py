@@ -21,11 +21,11 @@ import sys
 from pathlib import Path
 
 from aural.policy.tiny import tiny_policy
-from aural.rewards.table import plain_table
 from aural.rollouts.engines import make_engine
 from aural.rollouts.prompt_set import read_prompt_set
 from aural.rollouts.scaling import plot_scaling, scaling_curve
 from aural.rollouts.script_args import script_parser
+from aural.table import plain_table
 
 DEFAULT_BUDGETS = (0, 256, 1024, 4096, 10_240)
 

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from aural.policy.tiny import tiny_policy
-from aural.rewards.table import plain_table
 from aural.rollouts.prompt_set import read_prompt_set
+from aural.table import plain_table
 from aural.training.cpu_ppo import CPUPPO, CPUPPOSettings, train
 
 HERE = Path(__file__).resolve().parent

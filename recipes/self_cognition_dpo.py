@@ -24,12 +24,12 @@ from aural.policy.model import AudioPolicy
 from aural.policy.prompt import PromptBuilder
 from aural.policy.tiny import tiny_policy
 from aural.rewards.recipe import DEFAULT_RECIPE
-from aural.rewards.table import plain_table
 from aural.rollouts.engines import SamplingSettings
 from aural.rollouts.pool import pool_factory
 from aural.rollouts.prompt_set import read_prompt_set
 from aural.rollouts.run import run_rollouts
 from aural.rollouts.script_args import script_parser
+from aural.table import plain_table
 from aural.training.self_cognition import build_pairs, measure, preferred_answers, train
 
 

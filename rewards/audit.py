@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from aural.errors import AuralError
+from aural.table import plain_table
 from aural.verifiers import FieldError, Sample
 
 from .recipe import Recipe, RouteError
-from .table import plain_table
 
 _PATTERN_KEYS = {"name", "description", "modality", "label", "response", "honest", "finish_reason", "fill"}
 

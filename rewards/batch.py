@@ -25,10 +25,10 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from aural.errors import located
+from aural.table import plain_table
 from aural.verifiers import FieldError, Sample
 
 from .recipe import Recipe, RewardResult, RouteError
-from .table import plain_table
 
 PROGRESS_FROM = 256
 

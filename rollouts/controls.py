@@ -23,7 +23,7 @@ from aural.policy.prompt import Prompt
 from aural.rewards.batch import score_batch
 from aural.rewards.recipe import Recipe
 from aural.rewards.scored_jsonl import sample_from_record, scored_record
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 
 from .engines import Engine, SamplingSettings
 from .prompt_set import PromptRecord

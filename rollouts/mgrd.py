@@ -16,7 +16,7 @@ from typing import Any
 from aural.rewards.batch import score_batch
 from aural.rewards.recipe import Recipe
 from aural.rewards.scored_jsonl import scored_record
-from aural.rewards.table import plain_table
+from aural.table import plain_table
 from aural.verifiers import Sample
 
 from .prompt_set import PromptRecord, parse_prompt, read_prompt_set

@@ -17,13 +17,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from aural.policy.model import Generation
 from aural.rewards.batch import Summary, score_batch
 from aural.rewards.recipe import Recipe, RewardResult
 from aural.rewards.scored_jsonl import sample_from_record, scored_record
-from aural.rewards.table import plain_table
-from aural.verifiers import Verdict, parse_think
-from aural.verifiers.think import CLOSE_TAG, OPEN_TAG
+from aural.table import plain_table
+from aural.verifiers import Verdict
+from aural.verifiers.think import OPEN_TAG
 
 from .engines import SamplingSettings
 from .pool import Completed, RolloutPool
@@ -124,7 +123,7 @@ def _lines(completed: Completed, recipe: Recipe | None, tokenizer: Any) -> list[
                 "finish_reason": g.finish_reason,
                 "prompt_tokens": g.prompt_tokens,
                 "response_tokens": g.response_tokens,
-                "reasoning_tokens": reasoning_tokens(g, tokenizer, prefilled),
+                "reasoning_tokens": g.reasoning_tokens(tokenizer, prefilled),
                 "engine": completed.engine,
                 "seconds": round(completed.seconds, 4),
                 "source": record.source,
@@ -134,19 +133,6 @@ def _lines(completed: Completed, recipe: Recipe | None, tokenizer: Any) -> list[
         return lines
     samples = [sample_from_record(line) for line in lines]
     return [scored_record(line, result) for line, result in zip(lines, score_batch(recipe, samples))]
-
-
-def reasoning_tokens(generation: Generation, tokenizer: Any, prefilled: bool) -> int:
-    """Tokens inside the think block: counted on the generated ids when the tags are
-    single tokens (as in Qwen's vocabularies), else by tokenizing the reasoning text."""
-    open_id, close_id = tokenizer.convert_tokens_to_ids([OPEN_TAG, CLOSE_TAG])
-    ids = list(generation.token_ids)
-    if None not in (open_id, close_id) and tokenizer.unk_token_id not in (open_id, close_id):
-        start = 0 if prefilled else (ids.index(open_id) + 1 if open_id in ids else len(ids))
-        end = ids.index(close_id, start) if close_id in ids[start:] else len(ids) - (generation.finish_reason == "stop")
-        return max(0, end - start)
-    reasoning = parse_think(generation.text, OPEN_TAG, CLOSE_TAG, prefilled).reasoning
-    return len(tokenizer(reasoning, add_special_tokens=False)["input_ids"]) if reasoning else 0
 
 
 def _results(block: list[dict[str, Any]]) -> list[RewardResult]:

@@ -18,7 +18,6 @@ from aural.verifiers.think import CLOSE_TAG
 
 from .engines import Engine, SamplingSettings
 from .prompt_set import PromptRecord
-from .run import reasoning_tokens
 
 
 def think_within(engine: Engine, prompts: list[Prompt], budget: int, n: int, answer_tokens: int, seed: int) -> list[list[tuple[str, int]]]:
@@ -36,10 +35,10 @@ def think_within(engine: Engine, prompts: list[Prompt], budget: int, n: int, ans
         for thought in group:
             closed = CLOSE_TAG in thought.text
             if closed and thought.finish_reason == "stop":
-                continued.append((thought.text, reasoning_tokens(thought, tokenizer, prefilled=True)))
+                continued.append((thought.text, thought.reasoning_tokens(tokenizer, prefilled=True)))
                 continue
             reasoning = thought.text.split(CLOSE_TAG)[0]
-            continued.append((reasoning + CLOSE_TAG, reasoning_tokens(thought, tokenizer, prefilled=True)))
+            continued.append((reasoning + CLOSE_TAG, thought.reasoning_tokens(tokenizer, prefilled=True)))
             pending.append((len(continued) - 1, Prompt(prompt.text + reasoning + f"\n{CLOSE_TAG}\n\n", prompt.audios)))
     if pending:
         answers = engine.sample([p for _, p in pending], SamplingSettings(n=1, max_new_tokens=answer_tokens, seed=seed))

@@ -28,7 +28,6 @@ from aural.policy.model import AudioPolicy
 from aural.rewards.batch import Summary, score_batch
 from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
 from aural.rollouts.prompt_set import PromptRecord
-from aural.rollouts.run import reasoning_tokens
 from aural.verifiers import Sample
 
 from .audio_critic import load_audio_critic
@@ -163,7 +162,7 @@ class CPUPPO:
         _whiten_advantages(experiences)
         tokenizer = self.policy.tokenizer
         lengths = [len(g.token_ids) for _, g in rows]
-        reasoning = [reasoning_tokens(g, tokenizer, prefilled=True) for _, g in rows]
+        reasoning = [g.reasoning_tokens(tokenizer, prefilled=True) for _, g in rows]
         return experiences, results, lengths, reasoning
 
     def update(self, experiences: Sequence[Experience]) -> dict[str, float]:
