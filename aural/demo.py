@@ -73,24 +73,13 @@ class DemoSettings:
     @classmethod
     def quick(cls, seed: int = 0) -> DemoSettings:
         """A few steps of each stage on a few prompts: the stages connect, nothing is learnt."""
+        # fmt: off
         return cls(
-            seed=seed,
-            train_per_task=16,
-            cold_start_per_task=4,
-            heldout_per_task=4,
-            validation_prompts=4,
-            sft_batch=8,
-            sft_max_steps=2,
-            sft_check_every=1,
-            selection_per_task=4,
-            selection_k=2,
-            band=(0.0, 1.0),
-            ppo_steps=2,
-            ppo_prompts_per_step=2,
-            ppo_samples=2,
-            max_new_tokens=12,
-            scaling_budgets=(0, 4),
+            seed=seed, train_per_task=16, cold_start_per_task=4, heldout_per_task=4, validation_prompts=4, sft_batch=8,
+            sft_max_steps=2, sft_check_every=1, selection_per_task=4, selection_k=2, band=(0.0, 1.0), ppo_steps=2,
+            ppo_prompts_per_step=2, ppo_samples=2, max_new_tokens=12, scaling_budgets=(0, 4)
         )
+        # fmt: on
 
 
 # The demo's bars, on held-out clips, greedy unless said: each measured value's lower bound
@@ -210,14 +199,12 @@ def _sft(folder: Path, policy_dir: Path, examples: Path, validation: Path, setti
     from aural.training.sft import SFTSettings, read_examples, train_sft
 
     policy = AudioPolicy.from_pretrained(policy_dir)
+    # fmt: off
     sft = SFTSettings(
-        lr=settings.sft_lr,
-        batch_size=settings.sft_batch,
-        max_steps=settings.sft_max_steps,
-        check_every=settings.sft_check_every,
-        max_new_tokens=settings.max_new_tokens,
-        seed=settings.seed,
+        lr=settings.sft_lr, batch_size=settings.sft_batch, max_steps=settings.sft_max_steps, check_every=settings.sft_check_every,
+        max_new_tokens=settings.max_new_tokens, seed=settings.seed
     )
+    # fmt: on
     stop = train_sft(policy, read_examples(examples), read_prompt_set(validation), sft)
     save_trained(policy.model, policy_dir, folder / "model")
     last = stop.checks[-1] if stop.checks else {"step": 0, "format": 0.0}

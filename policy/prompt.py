@@ -91,8 +91,7 @@ class PromptBuilder:
         text, audio_parts = self.render(messages, prefill_think)
         rate = self.sampling_rate
         return Prompt(
-            text,
-            tuple(load_audio(part["audio"], rate, part.get("sampling_rate", rate), self.max_seconds) for part in audio_parts),
+            text, tuple(load_audio(part["audio"], rate, part.get("sampling_rate", rate), self.max_seconds) for part in audio_parts)
         )
 
     def question(self, question: str, audio: Any = None, system: str | None = None, prefill_think: bool = False) -> Prompt:

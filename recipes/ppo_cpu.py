@@ -68,12 +68,7 @@ def main() -> int:
         parser.error(f"{log} exists: give a new folder")
     records = read_prompt_set(args.prompts)
     settings = CPUPPOSettings(
-        n=args.n,
-        max_new_tokens=args.max_new_tokens,
-        recipe=args.recipe,
-        actor_lr=args.actor_lr,
-        critic_lr=args.critic_lr,
-        steps=args.steps,
+        n=args.n, max_new_tokens=args.max_new_tokens, recipe=args.recipe, actor_lr=args.actor_lr, critic_lr=args.critic_lr, steps=args.steps
     )
     ppo = CPUPPO(args.policy or tiny_policy(), settings, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)

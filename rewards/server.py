@@ -239,11 +239,7 @@ class ServeSettings:
 
 
 def serve(
-    settings: ServeSettings,
-    host: str = "127.0.0.1",
-    port: int = 5000,
-    processes: int = 1,
-    on_ready: Callable[[str], None] = print,
+    settings: ServeSettings, host: str = "127.0.0.1", port: int = 5000, processes: int = 1, on_ready: Callable[[str], None] = print
 ) -> None:
     """Serve `settings` from `processes` server processes sharing one listening socket,
     until interrupted. Port 0 picks a free port; `on_ready` gets the reward URL once

@@ -97,14 +97,12 @@ class VLLMEngine:
     def sample(self, prompts: Sequence[Prompt], settings: SamplingSettings) -> list[list[Generation]]:
         from vllm import SamplingParams
 
+        # fmt: off
         params = SamplingParams(
-            n=settings.n,
-            max_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            seed=settings.seed,
-            ignore_eos=settings.ignore_eos,
+            n=settings.n, max_tokens=settings.max_new_tokens, temperature=settings.temperature, top_p=settings.top_p,
+            seed=settings.seed, ignore_eos=settings.ignore_eos
         )
+        # fmt: on
         requests = [
             {"prompt": p.text, "multi_modal_data": audio}
             if (audio := vllm_audio(p.audios, self.prompt_builder.sampling_rate))

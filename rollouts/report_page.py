@@ -214,11 +214,7 @@ def _page(report: StoreReport, images: dict[str, bytes], k: int, passes: list[fl
         _table(
             "pass_at_k",
             [f"pass@{k}", "prompts"],
-            [
-                [f"below {low:g}", below],
-                [f"in [{low:g}, {high:g}] (kept)", len(passes) - below - above],
-                [f"above {high:g}", above],
-            ],
+            [[f"below {low:g}", below], [f"in [{low:g}, {high:g}] (kept)", len(passes) - below - above], [f"above {high:g}", above]],
         ),
         _table(
             "zero_variance",

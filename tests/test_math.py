@@ -36,6 +36,22 @@ def text(response, label):
         (r"So we get $x = 3$.", "3"),
         (r"<answer>\sqrt{8}</answer>", r"2\sqrt{2}"),
         (r"\boxed{12}", "12"),
+        # Issue 12: forms models write that must score
+        (r"\boxed{\$16386.17}", "16386.17"),
+        ("Final Answer: The final answer is 7.78. I hope it is correct.", "7.78"),
+        ("Final Answer: The final answer is $24$. I hope it is correct.", "24"),
+        (r"\boxed{14{,}916}", "14916"),
+        (r"\boxed{16,\!386.20}", "16386.20"),
+        ("\\boxed{\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}}", "\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}"),
+        ("\\boxed{\\begin{bmatrix} 1 & 0 \\\\\n 0 & 1 \\end{bmatrix}}", r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}"),
+        (r"\boxed{\frac12}", r"\frac{1}{2}"),
+        (r"\boxed{\cfrac{1}{3}}", r"\frac{1}{3}"),
+        (r"\boxed{0.\overline{3}}", r"\frac{1}{3}"),
+        (r"The roots are \boxed{2} and \boxed{3}.", "2, 3"),
+        (r"The roots are \boxed{2} and \boxed{3}.", r"\{2, 3\}"),
+        (r"\boxed{\frac{1}{2}} = \boxed{0.5}", r"\frac{1}{2}"),
+        (r"$\boxed{3}$, or equivalently $\frac{6}{2}$", "3"),
+        (r"\boxed 4", "4"),
     ],
 )
 def test_equivalent_answers(answer, label):
@@ -173,31 +189,6 @@ def test_properties():
 
 
 # --- Issue 12: forms that must score and hedges that must not ---------------------------------
-
-
-@pytest.mark.parametrize(
-    "answer, label",
-    [
-        (r"\boxed{\$16386.17}", "16386.17"),
-        ("Final Answer: The final answer is 7.78. I hope it is correct.", "7.78"),
-        ("Final Answer: The final answer is $24$. I hope it is correct.", "24"),
-        (r"\boxed{14{,}916}", "14916"),
-        (r"\boxed{16,\!386.20}", "16386.20"),
-        ("\\boxed{\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}}", "\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}"),
-        ("\\boxed{\\begin{bmatrix} 1 & 0 \\\\\n 0 & 1 \\end{bmatrix}}", r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}"),
-        (r"\boxed{\frac12}", r"\frac{1}{2}"),
-        (r"\boxed{\cfrac{1}{3}}", r"\frac{1}{3}"),
-        (r"\boxed{0.\overline{3}}", r"\frac{1}{3}"),
-        (r"The roots are \boxed{2} and \boxed{3}.", "2, 3"),
-        (r"The roots are \boxed{2} and \boxed{3}.", r"\{2, 3\}"),
-        (r"\boxed{\frac{1}{2}} = \boxed{0.5}", r"\frac{1}{2}"),
-        (r"$\boxed{3}$, or equivalently $\frac{6}{2}$", "3"),
-        (r"\boxed 4", "4"),
-    ],
-)
-def test_issue_forms_score(answer, label):
-    verdict = MATH(text(f"<think>Work it out.</think>{answer}", label))
-    assert (verdict.score, verdict.reason) == (1.0, "ok"), verdict
 
 
 @pytest.mark.parametrize(

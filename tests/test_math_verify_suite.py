@@ -65,8 +65,7 @@ def test_the_options_change_the_verdicts_they_should():
 
 
 @pytest.mark.parametrize(
-    "options",
-    [{"extraction": []}, {"extraction": ["regex"]}, {"extraction": "latex"}, {"float_rounding": -1}, {"float_rounding": 2.5}],
+    "options", [{"extraction": []}, {"extraction": ["regex"]}, {"extraction": "latex"}, {"float_rounding": -1}, {"float_rounding": 2.5}]
 )
 def test_bad_options_are_refused(options):
     with pytest.raises(ValueError):

@@ -98,9 +98,7 @@ def test_a_bad_recipe_stops_the_launch(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def server():
     process = subprocess.Popen(
-        [sys.executable, "-m", "aural", "serve", "--port", "0", "--max-body-mb", "1"],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", "aural", "serve", "--port", "0", "--max-body-mb", "1"], stdout=subprocess.PIPE, text=True
     )
     url = process.stdout.readline().split()[-1]
     yield url

@@ -317,16 +317,12 @@ def write_step_audio_style(folder):
         )
     )
     vocab = json.loads((tiny_policy() / "config.json").read_text())["text_config"]["vocab_size"]
+    # fmt: off
     text = Qwen2Config(
-        vocab_size=vocab,
-        hidden_size=128,
-        intermediate_size=256,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        eos_token_id=2,
-        pad_token_id=0,
+        vocab_size=vocab, hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=2, eos_token_id=2, pad_token_id=0
     )
+    # fmt: on
     auto_map = {
         "AutoConfig": "configuration_step_audio_style.StepAudioStyleConfig",
         "AutoModelForCausalLM": "modeling_step_audio_style.StepAudioStyleForCausalLM",

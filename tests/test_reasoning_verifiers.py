@@ -23,10 +23,7 @@ SURROGATE = [
     "The text says he is angry, so the emotion is angry.",
     "According to the text, the second option is correct.",
 ]
-UNGROUNDED = [
-    "The answer is obviously B because it makes the most sense.",
-    "Let me think. Option A seems wrong. So B.",
-]
+UNGROUNDED = ["The answer is obviously B because it makes the most sense.", "Let me think. Option A seems wrong. So B."]
 
 
 @pytest.mark.parametrize("reasoning", GROUNDED)

@@ -230,60 +230,15 @@ def test_the_three_recipes_take_a_step_audio_2_policy(tmp_path):
     from aural.policy.tiny import write_tiny_step_audio2
 
     policy = str(write_tiny_step_audio2(tmp_path / "policy"))
-    run(
-        "mgrd.py",
-        EXAMPLES,
-        "-o",
-        str(tmp_path / "mgrd"),
-        "--policy",
-        policy,
-        "--engine",
-        "hf",
-        "-k",
-        "1",
-        "--max-new-tokens",
-        "8",
-        "--no-progress",
-    )
+    small = ["--policy", policy, "--engine", "hf", "-k", "1", "--max-new-tokens", "8"]
+    run("mgrd.py", EXAMPLES, "-o", str(tmp_path / "mgrd"), *small, "--no-progress")
     assert json.loads((tmp_path / "mgrd" / "report.json").read_text())["candidates"] == 24
-    run(
-        "self_cognition_dpo.py",
-        EXAMPLES,
-        "-o",
-        str(tmp_path / "dpo"),
-        "--policy",
-        policy,
-        "--engine",
-        "hf",
-        "-k",
-        "1",
-        "--max-new-tokens",
-        "8",
-        "--steps",
-        "2",
-        "--lr",
-        "1e-3",
-    )
+    run("self_cognition_dpo.py", EXAMPLES, "-o", str(tmp_path / "dpo"), *small, "--steps", "2", "--lr", "1e-3")
     report = json.loads((tmp_path / "dpo" / "report.json").read_text())
     assert report["pairs"] > 0 and report["after"]["refusal_margin"] < report["before"]["refusal_margin"]
     assert AudioPolicy.from_pretrained(tmp_path / "dpo" / "model").model.config.model_type == "step_audio_2"
-    run(
-        "eval_scaling.py",
-        EXAMPLES,
-        "-o",
-        str(tmp_path / "scaling"),
-        "--policy",
-        policy,
-        "--engine",
-        "hf",
-        "--budgets",
-        "8",
-        "0",
-        "-n",
-        "1",
-        "--answer-tokens",
-        "4",
-    )
+    budgets = ["--budgets", "8", "0", "-n", "1", "--answer-tokens", "4"]
+    run("eval_scaling.py", EXAMPLES, "-o", str(tmp_path / "scaling"), "--policy", policy, "--engine", "hf", *budgets)
     scaling = json.loads((tmp_path / "scaling" / "scaling.json").read_text())
     assert scaling["policy"] == policy and [r["budget"] for r in scaling["rows"]] == [0, 8]
     assert all(r["samples"] == 24 and 0.0 <= r["accuracy"] <= 1.0 for r in scaling["rows"])

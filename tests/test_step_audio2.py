@@ -314,25 +314,9 @@ def test_cached_generation_equals_the_uncached_forwards_greedy_tokens():
     ids = prompt_ids([audio_token_count(mel.shape[1])])
     features, mask = pad_features([mel])
     with torch.no_grad():
-        cached = model.generate(
-            input_ids=ids,
-            input_features=features,
-            feature_attention_mask=mask,
-            max_new_tokens=12,
-            do_sample=False,
-            eos_token_id=None,
-            pad_token_id=0,
-        )[0, ids.shape[1] :].tolist()
-        uncached = model.generate(
-            input_ids=ids,
-            input_features=features,
-            feature_attention_mask=mask,
-            max_new_tokens=12,
-            do_sample=False,
-            eos_token_id=None,
-            pad_token_id=0,
-            use_cache=False,
-        )[0, ids.shape[1] :].tolist()
+        greedy = {"input_features": features, "feature_attention_mask": mask, "max_new_tokens": 12, "do_sample": False}
+        cached = model.generate(ids, **greedy, eos_token_id=None, pad_token_id=0)[0, ids.shape[1] :].tolist()
+        uncached = model.generate(ids, **greedy, eos_token_id=None, pad_token_id=0, use_cache=False)[0, ids.shape[1] :].tolist()
         sequence = ids
         for _ in range(12):
             logits = model(input_ids=sequence, input_features=features, feature_attention_mask=mask).logits[0, -1]

@@ -73,11 +73,7 @@ def test_grpo_trainer_runs_with_aural_rewards_and_logs_each_component(tmp_path):
         seed=0,
     )
     trainer = GRPOTrainer(
-        model=str(model_dir),
-        reward_funcs=rewards.funcs,
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
+        model=str(model_dir), reward_funcs=rewards.funcs, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
     )
     trainer.train()
     logged = [entry for entry in trainer.state.log_history if "reward" in entry]

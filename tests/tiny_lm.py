@@ -33,17 +33,12 @@ def build_tiny_lm(folder: Path, seed: int = 0) -> Path:
     )
     tokenizer.save_pretrained(folder)
     torch.manual_seed(seed)
+    # fmt: off
     config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, max_position_embeddings=512, tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id
     )
+    # fmt: on
     Qwen2ForCausalLM(config).save_pretrained(folder)
     return Path(folder)

@@ -54,8 +54,7 @@ _NOT_OPTION_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _NOT_OPTION_AFTER = re.compile(
-    r"\s*(?:major|minor|maj|min|flat|sharp|natural|chord|key|note|notes|string|scale|octave|dim|aug|sus|m7)\b",
-    re.IGNORECASE,
+    r"\s*(?:major|minor|maj|min|flat|sharp|natural|chord|key|note|notes|string|scale|octave|dim|aug|sus|m7)\b", re.IGNORECASE
 )
 _FILLER = r"(?:definitely|certainly|surely|necessarily|really|just|quite|simply|option|choice|answer|the|a|an|be|is|that|it|選項|选项)"
 _NEGATED_BEFORE = re.compile(

@@ -38,8 +38,7 @@ _GRADER = re.compile(
 # A bracketed aside holding a word that may mark an answer (checked in full afterwards);
 # ``\(`` and ``\[`` open LaTeX math, not an aside.
 _PARENTHETICAL = re.compile(
-    r"(?=[(\[])(?<!\\)[(\[]([^()\[\]\n]{0,300}?(?:answer|option|choice|boxed|答|选|選|正解|정답)[^()\[\]\n]{0,300})[)\]]",
-    re.IGNORECASE,
+    r"(?=[(\[])(?<!\\)[(\[]([^()\[\]\n]{0,300}?(?:answer|option|choice|boxed|答|选|選|正解|정답)[^()\[\]\n]{0,300})[)\]]", re.IGNORECASE
 )
 _RETRACTION = re.compile(
     r"\b(?:actually|on\s+(?:second\s+thought|reflection|further\s+thought)|wait|correction|i\s+mean|"

@@ -43,10 +43,7 @@ class _Worker:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "aural.verifiers.math_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
+            [sys.executable, "-m", "aural.verifiers.math_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
         )
 
     @property

@@ -45,8 +45,7 @@ _EMPHASIS = re.compile(r"\*\*|__|^\*|\*$")
 _ASIDE = re.compile(r"\(([^()]{0,200})\)|（([^（）]{0,200})）")
 _SENTENCE_END = re.compile(r"[.!?;](?=[\s$<]|$)|[。！？；\n]|</?[A-Za-z][\w-]{0,20}>")
 _CLAUSE_START = re.compile(
-    r"\b(?:so|therefore|thus|hence|which (?:means|makes|gives)|that (?:makes|gives)|making|giving)\b|[=→]|所以|因此|共",
-    re.IGNORECASE,
+    r"\b(?:so|therefore|thus|hence|which (?:means|makes|gives)|that (?:makes|gives)|making|giving)\b|[=→]|所以|因此|共", re.IGNORECASE
 )
 _COLON = re.compile(r"[:：]")
 _TOTAL_AFTER = re.compile(r"\s*(?:[^\W\d_]+\s+){0,2}?(?:in\s+total|total|altogether|overall)\b", re.IGNORECASE)
