@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aural.errors import AuralError
 from aural.table import plain_table
@@ -39,6 +39,9 @@ class Pattern:
     honest: Sample
 
 
+Status = Literal["ok", "HACK", "no route"]  # a finding's outcome
+
+
 @dataclass(frozen=True)
 class Finding:
     """What a pattern earned under a recipe, against its ceiling (the honest reward)."""
@@ -49,7 +52,7 @@ class Finding:
     seconds: float
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """``ok``, ``HACK`` (earned more than the ceiling) or ``no route``."""
         if self.earned is None or self.ceiling is None:
             return "no route"
