@@ -27,8 +27,8 @@ from aural.rewards.openrlhf_samples import score_openrlhf
 from aural.rewards.recipe import load_recipe
 from aural.rewards.trainer_inputs import settings_from_environment
 
-RECIPE_SPEC, EOS_TOKENS, DEFAULT_MODALITY = settings_from_environment(os.environ)
-RECIPE = load_recipe(RECIPE_SPEC)
+SETTINGS = settings_from_environment(os.environ)
+RECIPE = load_recipe(SETTINGS.recipe)
 
 
 def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence
     >>> out["rewards"], out["scores"], sorted(out["extra_logs"])
     (tensor([1.]), tensor([1.]), ['accuracy', 'format'])
     """
-    lists = score_openrlhf(RECIPE, queries, prompts, labels, EOS_TOKENS, DEFAULT_MODALITY)
+    lists = score_openrlhf(RECIPE, queries, prompts, labels, SETTINGS.eos_tokens, SETTINGS.default_modality)
     return {
         "rewards": torch.tensor(lists.rewards, dtype=torch.float32),
         "scores": torch.tensor(lists.scores, dtype=torch.float32),

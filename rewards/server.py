@@ -224,8 +224,8 @@ class ServeSettings:
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None, **flags: Any) -> ServeSettings:
         """The settings the environment gives (as the OpenRLHF reward file reads it), `flags` over them."""
-        _, eos_tokens, default_modality = settings_from_environment(os.environ if environ is None else environ)
-        return cls(**{"eos_tokens": eos_tokens, "default_modality": default_modality, **flags})
+        read = settings_from_environment(os.environ if environ is None else environ)
+        return cls(**{"eos_tokens": read.eos_tokens, "default_modality": read.default_modality, **flags})
 
     def as_argument(self) -> str:
         """The settings as one command-line argument, for a server process."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aural.verifiers import Label
@@ -83,16 +84,26 @@ def parse_label(label: Any, default_modality: str = DEFAULT_MODALITY) -> tuple[L
     return Label.parse(label), default_modality
 
 
-def settings_from_environment(environ: Mapping[str, str]) -> tuple[str, tuple[str, ...], str]:
-    """The recipe, end-of-sequence tokens and default modality `environ` asks for:
-    ``AURAL_REWARD_RECIPE`` (name or TOML path, default ``step-audio-r1``),
-    ``AURAL_EOS_TOKENS`` (comma-separated) and ``AURAL_DEFAULT_MODALITY`` (default ``audio``).
+@dataclass(frozen=True)
+class RewardSettings:
+    """How a trainer's reward call is read: the recipe (a name or TOML path), the tokens that
+    end a response, and the modality of labels that name none."""
+
+    recipe: str = DEFAULT_RECIPE
+    eos_tokens: tuple[str, ...] = EOS_TOKENS
+    default_modality: str = DEFAULT_MODALITY
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> RewardSettings:
+    """The settings `environ` asks for: ``AURAL_REWARD_RECIPE`` (name or TOML path, default
+    ``step-audio-r1``), ``AURAL_EOS_TOKENS`` (comma-separated) and ``AURAL_DEFAULT_MODALITY``
+    (default ``audio``).
 
     >>> settings_from_environment({"AURAL_EOS_TOKENS": "<END>,</s>"})
-    ('step-audio-r1', ('<END>', '</s>'), 'audio')
+    RewardSettings(recipe='step-audio-r1', eos_tokens=('<END>', '</s>'), default_modality='audio')
     """
     eos = environ.get("AURAL_EOS_TOKENS")
-    return (
+    return RewardSettings(
         environ.get("AURAL_REWARD_RECIPE", DEFAULT_RECIPE),
         tuple(t for t in eos.split(",") if t) if eos else EOS_TOKENS,
         environ.get("AURAL_DEFAULT_MODALITY", DEFAULT_MODALITY),

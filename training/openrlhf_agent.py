@@ -43,8 +43,8 @@ class AgentExecutor(AgentExecutorBase):
     """One sampled response per call, audio included, scored by Aural's recipe."""
 
     def __init__(self) -> None:
-        recipe, self.eos_tokens, self.default_modality = settings_from_environment(os.environ)  # read once, at start
-        self.recipe = load_recipe(recipe)
+        self.settings = settings_from_environment(os.environ)  # read once, at start
+        self.recipe = load_recipe(self.settings.recipe)
         self._inputs: dict[str, AudioInputs | StepAudio2Inputs] = {}
         self._stops: dict[str, frozenset[int]] = {}
         self._lock = threading.Lock()
@@ -88,7 +88,9 @@ class AgentExecutor(AgentExecutorBase):
         output = (await llm_engine.generate(engine_prompt, params, multi_modal_data=vllm_audio(clips, rate))).outputs[0]
         action = list(output.token_ids)
         query = prompt + inputs.tokenizer.decode(action, skip_special_tokens=False)
-        scored = score_openrlhf(self.recipe, [query], [prompt], [label], self.eos_tokens, self.default_modality, threads=1)
+        scored = score_openrlhf(
+            self.recipe, [query], [prompt], [label], self.settings.eos_tokens, self.settings.default_modality, threads=1
+        )
         rollout_log_probs = None
         if sampling_params.logprobs is not None and output.logprobs is not None:
             rollout_log_probs = [0.0] * len(expanded) + [
