@@ -77,16 +77,18 @@ def reward_funcs(
     recipe = load_recipe(recipe)
     scorer = BatchScorer(recipe, frozenset(eos_token_ids or ()), label_column, modality_column, default_modality)
     if combined:
-        return TRLRewards([RewardFunction(recipe.name, _totals, scorer, None)], [1.0])
+        return TRLRewards([RewardFunction(recipe.name, _totals, scorer, partial(_reasons, None))], [1.0])
     funcs, weights = [], []
     for name, routes, weight in _split_by_weight(recipe):
         component = name.rsplit("/", 1)[-1]
-        funcs.append(RewardFunction(name, partial(_component_scores, component, routes), scorer, component))
+        funcs.append(RewardFunction(name, partial(_component_scores, component, routes), scorer, partial(_reasons, component)))
         weights.append(weight)
     every_route = _all_routes(recipe)
     if recipe.truncated is not None or any(c.gate for _, route in every_route for c in route.components):
         weights_by_route = {name: {c.name: c.weight for c in route.components} for name, route in every_route}
-        funcs.append(RewardFunction("overrides", partial(_overrides, weights_by_route), scorer, None))
+        gates_by_route = {name: [c.name for c in route.components if c.gate] for name, route in every_route}
+        reasons = partial(_override_reasons, weights_by_route, gates_by_route)
+        funcs.append(RewardFunction("overrides", partial(_overrides, weights_by_route), scorer, reasons))
         weights.append(1.0)
     return TRLRewards(funcs, weights)
 
@@ -142,6 +144,19 @@ def _reasons(component: str | None, results: Outcomes) -> list[str]:
     ]
 
 
+def _override_reasons(weights_by_route: dict[str, dict[str, float]], gates_by_route: dict[str, list[str]], results: Outcomes) -> list[str]:
+    """Why each sample's total differs from its weighted sum: the gates that failed, else the
+    truncation score (empty where nothing was overridden), or why the sample was rejected."""
+    out = []
+    for r, change in zip(results, _overrides(weights_by_route, results)):
+        if isinstance(r, Rejection):
+            out.append(f"rejected: {r}")
+            continue
+        failed = [f"gate {name} failed" for name in gates_by_route[r.route] if not r.components[name].passed]
+        out.append(", ".join(failed) or ("truncated" if change else ""))
+    return out
+
+
 def _overrides(weights_by_route: dict[str, dict[str, float]], results: Outcomes) -> list[float | None]:
     """What gates and the truncation score change: the total minus the weighted sum."""
     out: list[float | None] = []
@@ -156,12 +171,15 @@ def _overrides(weights_by_route: dict[str, dict[str, float]], results: Outcomes)
 
 class RewardFunction:
     """One of TRL's reward functions: `pick` reads its values off the batch's shared scores.
-    With TRL's ``log_extra`` it writes each sample's reason for `explains` (a component;
-    None: every component) to the completions table, or why the sample was rejected."""
+    With TRL's ``log_extra`` it writes each sample's reason (`reasons` of the batch: its
+    component's verdict, the gates that overrode the total, or why the sample was rejected)
+    to the completions table."""
 
-    def __init__(self, name: str, pick: Callable[[Outcomes], list[float | None]], scorer: BatchScorer, explains: str | None):
+    def __init__(
+        self, name: str, pick: Callable[[Outcomes], list[float | None]], scorer: BatchScorer, reasons: Callable[[Outcomes], list[str]]
+    ):
         self.__name__ = name  # TRL logs a function under its __name__
-        self.pick, self.scorer, self.explains = pick, scorer, explains
+        self.pick, self.scorer, self.reasons = pick, scorer, reasons
 
     def __call__(
         self,
@@ -173,7 +191,7 @@ class RewardFunction:
     ) -> list[float | None]:
         results = self.scorer.results(prompts, completions, completion_ids, columns)
         if log_extra is not None:
-            log_extra(f"{self.__name__} reason", _reasons(self.explains, results))
+            log_extra(f"{self.__name__} reason", self.reasons(results))
         return self.pick(results)
 
 

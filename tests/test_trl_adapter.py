@@ -100,3 +100,16 @@ def test_the_functions_pickle_share_one_scoring_and_log_reasons(caplog):
     assert logged["format reason"][:2] == ["ok", "no_think"]
     assert logged["format reason"][2] == logged["audio/accuracy reason"][2] == "rejected: label.answer: missing"
     assert caplog.text.count("no reward: label.answer: missing") == 1  # scored once for every function: logged once
+    assert logged["overrides reason"][:2] == ["", ""]  # the step-audio-r1 recipe gates nothing and truncation scores 0 only at length
+
+
+def test_the_overrides_function_says_which_gates_failed():
+    rewards = reward_funcs("mgrd")  # every constraint a gate
+    completions = ["<think>The transcript says B.</think>(B)", "<think>I hear a high, rising meow with a soft pitch, a cat.</think>(B)"]
+    logged = {}
+    scores = [
+        f(prompts=[""] * 2, completions=completions, label=[MCQ] * 2, modality=["audio"] * 2, log_extra=logged.__setitem__)
+        for f in rewards.funcs
+    ]
+    assert logged["overrides reason"] == ["gate grounding failed, gate coherence failed", ""]
+    assert scores[rewards.names.index("overrides")] == [-1.0, 0.0]  # the gated total is 0, the weighted sum 1
