@@ -100,25 +100,28 @@ def install(record: RunRecord | None = None, weight_sync: bool | None = None) ->
     cpu = on_cpu()
     if cpu:
         install_cpu_device()
+    # Every patch below was read from openrlhf 0.11.2 (`check_openrlhf_version` refuses another);
+    # each comment names what it replaces or wraps.
     # Actor and reference model: loaded by the audio model's class, handed each sample's features.
-    openrlhf_utils.is_vlm_model = _unless_audio(openrlhf_utils.is_vlm_model)
-    actor_module.AutoModelForCausalLM = AudioOrCausalLM
-    actor.__init__ = _marking_audio(actor.__init__)
-    actor.forward = _text_path_for_audio(actor.forward, record)
+    openrlhf_utils.is_vlm_model = _unless_audio(openrlhf_utils.is_vlm_model)  # wraps: audio models are not VLMs
+    actor_module.AutoModelForCausalLM = AudioOrCausalLM  # replaces the class models.actor loads text models with
+    actor.__init__ = _marking_audio(actor.__init__)  # wraps models.actor.Actor.__init__: sets is_vlm
+    actor.forward = _text_path_for_audio(actor.forward, record)  # wraps Actor.forward: the text path, with features
     # Critic: Aural's audio critic, handed the features where OpenRLHF passes tokens only.
-    ppo_critic.get_llm_for_sequence_regression = _audio_critic_or(ppo_critic.get_llm_for_sequence_regression)
-    wrap_actor_method(ppo_critic.CriticModelActor, "forward", lambda forward: _with_samples_audio(forward, record))
-    ppo_critic.CriticPPOTrainer.training_step = _with_experience_audio(ppo_critic.CriticPPOTrainer.training_step, record)
-    RemoteExperienceMaker.make_experience = _noting_samples_audio(RemoteExperienceMaker.make_experience)
-    RemoteExperienceMaker._dispatch_forward = _audio_to_critic(RemoteExperienceMaker._dispatch_forward)
+    ppo_critic.get_llm_for_sequence_regression = _audio_critic_or(ppo_critic.get_llm_for_sequence_regression)  # wraps the builder
+    wrap_actor_method(ppo_critic.CriticModelActor, "forward", lambda forward: _with_samples_audio(forward, record))  # wraps
+    ppo_critic.CriticPPOTrainer.training_step = _with_experience_audio(ppo_critic.CriticPPOTrainer.training_step, record)  # wraps
+    RemoteExperienceMaker.make_experience = _noting_samples_audio(RemoteExperienceMaker.make_experience)  # wraps: notes the features
+    RemoteExperienceMaker._dispatch_forward = _audio_to_critic(RemoteExperienceMaker._dispatch_forward)  # wraps: features to the critic
     # Rollout engines: synced weights loaded under the engine's names.
     extension = CPU_WORKER_EXTENSION if cpu else WORKER_EXTENSION
-    wrap_actor_method(vllm_engine.RolloutRayActor, "__init__", lambda init: _with_worker_extension(init, extension))
-    wrap_actor_method(ppo_trainer.PPOTrainer, "train_step", lambda train_step: _recording_steps(train_step, record))
+    wrap_actor_method(vllm_engine.RolloutRayActor, "__init__", lambda init: _with_worker_extension(init, extension))  # wraps
+    # The run record (what a run did) and the no-weight-sync control run.
+    wrap_actor_method(ppo_trainer.PPOTrainer, "train_step", lambda train_step: _recording_steps(train_step, record))  # wraps
     if record.folder is not None:
-        ppo_actor.ActorPPOTrainer.ppo_train = _recording_sync_gap(ppo_actor.ActorPPOTrainer.ppo_train, record)
+        ppo_actor.ActorPPOTrainer.ppo_train = _recording_sync_gap(ppo_actor.ActorPPOTrainer.ppo_train, record)  # wraps
     if not weight_sync:
-        wrap_actor_method(ppo_actor.PolicyModelActor, "broadcast_to_vllm", _skipped)
+        wrap_actor_method(ppo_actor.PolicyModelActor, "broadcast_to_vllm", _skipped)  # replaces: the sync is skipped
     actor.aural_audio_installed = True
 
 
