@@ -16,7 +16,7 @@
 
 Exit codes: 0 success; 1 some lines could not be scored, or the audit found a
 hack; 2 bad input (an `AuralError`: a recipe that does not load, a bad prompt line, a
-flag out of range; or a missing file), its message printed without a traceback. Any
+flag out of range; or a path that cannot be read), its message printed without a traceback. Any
 other exception is a bug and shows its traceback; `aural --debug COMMAND` shows one
 for bad input too.
 """
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from aural.errors import AuralError
+from aural.errors import PATH_ERRORS, AuralError
 from aural.rewards.audit import findings_table, load_catalogue, run_audit
 from aural.rewards.recipe import DEFAULT_RECIPE, load_recipe
 from aural.rewards.scored_jsonl import score_jsonl
@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (AuralError, FileNotFoundError) as error:  # the user's to fix; anything else is a bug: its traceback shows
+    except (AuralError, *PATH_ERRORS) as error:  # the user's to fix; anything else is a bug: its traceback shows
         if args.debug:
             raise
         print(f"aural {args.command}: {error}", file=sys.stderr)

@@ -42,6 +42,10 @@ def line_of(path: str | Path, line: int) -> str:
     return f"{path}:{line}"
 
 
+# What opening a path the user named raises when the path is at fault: theirs to fix too.
+PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 class MissingFile(AuralError, FileNotFoundError):
     """A file or folder the user named that is not there.
 

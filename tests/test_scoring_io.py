@@ -124,6 +124,8 @@ def test_cli_score_writes_output_and_signals_bad_lines(tmp_path, capsys):
 def test_cli_score_usage_errors(tmp_path, capsys):
     assert main(["score", str(tmp_path / "missing.jsonl")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err
+    assert main(["score", str(tmp_path)]) == 2  # a folder, not a file
+    assert str(tmp_path) in capsys.readouterr().err
     source = tmp_path / "in.jsonl"
     write_lines(source, [GOOD])
     assert main(["score", str(source), "--recipe", "no-such-recipe"]) == 2
