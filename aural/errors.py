@@ -1,8 +1,9 @@
 """`AuralError`: a failure the user can fix, saying where it is and which field.
 
 Every error Aural raises on bad input (a recipe, a prompt line, a config, a clip, a
-request) is an `AuralError`; the `aural` command prints its message and exits 2, and lets
-any other exception (a bug, in Aural or in torch, vLLM, Ray) show its traceback.
+request) is an `AuralError`; the `aural` command prints its message and exits 2 (as it does
+for a path that cannot be read, `PATH_ERRORS`), and lets any other exception (a bug, in
+Aural or in torch, vLLM, Ray) show its traceback.
 
 >>> error = AuralError("expected a number", where=line_of("data.jsonl", 3), field="label.answer")
 >>> str(error)
