@@ -132,16 +132,15 @@ def _component_scores(component: str, routes: frozenset[str], results: Outcomes)
 
 def _reasons(component: str | None, results: Outcomes) -> list[str]:
     """Each sample's verdict reason for `component` (every component's, None), or why it was rejected."""
-    return [
-        f"rejected: {r}"
-        if isinstance(r, Rejection)
-        else r.components[component].reason
-        if component in r.components
-        else ", ".join(f"{name} {v.reason}" for name, v in r.components.items())
-        if component is None
-        else ""
-        for r in results
-    ]
+    return [_reason(component, r) for r in results]
+
+
+def _reason(component: str | None, outcome: RewardResult | Rejection) -> str:
+    if isinstance(outcome, Rejection):
+        return f"rejected: {outcome}"
+    if component is None:
+        return ", ".join(f"{name} {verdict.reason}" for name, verdict in outcome.components.items())
+    return outcome.components[component].reason if component in outcome.components else ""  # a route without it
 
 
 def _override_reasons(weights_by_route: dict[str, dict[str, float]], gates_by_route: dict[str, list[str]], results: Outcomes) -> list[str]:

@@ -178,7 +178,7 @@ class MathEquivalence(ReadsThink):
         """Whether the box's sentence offers a different value right beside it with a hedge
         ("Either $4$ or $\\boxed{3}$", "$\\boxed{4}$, or maybe $5$")."""
         # the last box that holds it: the value's own digits may recur beside it ("$450$")
-        opening = next(reversed(list(re.finditer(r"\\(?:boxed|fbox)\s*\{?\s*(?=" + re.escape(box) + ")", final))), None)
+        opening = max(re.finditer(r"\\(?:boxed|fbox)\s*\{?\s*(?=" + re.escape(box) + ")", final), key=lambda m: m.start(), default=None)
         at = opening.end() if opening else final.rfind(box)
         before, after = final[max(0, at - 120) : at], final[at + len(box) : at + len(box) + 120]
         before = _BOX_OPENING.sub("", before)  # the box's own "$\\boxed{" and "}$" are not spans
