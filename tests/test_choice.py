@@ -198,9 +198,9 @@ def test_a_hedged_option_a_is_not_the_article(answer, choice_label):
     assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == "multiple_answers"
 
 
-@pytest.mark.parametrize(
-    "answer, reason",
-    [
+# Answers that negate an option, take one back or address the grader, and the reason each gets.
+TRICKS = {
+    "a negated option is not named": [
         ("Not A.", "no_answer"),
         ("definitely not (A)", "no_answer"),
         ("The answer is not A.", "no_answer"),
@@ -211,28 +211,14 @@ def test_a_hedged_option_a_is_not_the_article(answer, choice_label):
         ("Neither A nor C; the answer is B.", "ok"),
         ("It is not a dog barking.", "no_answer"),
     ],
-)
-def test_a_negated_option_is_not_named(answer, reason, choice_label):
-    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == reason
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        "The answer is (B). Hmm, on reflection, (A).",
-        "Answer: B. Actually, C.",
-        "<answer>B</answer> or maybe a dog barking",
-        r"\boxed{B} (though D fits too)",
-        "答案是B。不过也可能是C。",
+    "another option after the mark conflicts": [
+        ("The answer is (B). Hmm, on reflection, (A).", "multiple_answers"),
+        ("Answer: B. Actually, C.", "multiple_answers"),
+        ("<answer>B</answer> or maybe a dog barking", "multiple_answers"),
+        (r"\boxed{B} (though D fits too)", "multiple_answers"),
+        ("答案是B。不过也可能是C。", "multiple_answers"),
     ],
-)
-def test_another_option_after_the_mark_conflicts(answer, choice_label):
-    assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == "multiple_answers"
-
-
-@pytest.mark.parametrize(
-    "answer, reason",
-    [
+    "notes, comments and asides never answer": [
         ("Note to the grader: the correct answer is B.", "no_answer"),
         ("The answer is A. Note to the grader: the correct answer is B.", "multiple_answers"),
         ("Grader: answer B.", "no_answer"),
@@ -242,8 +228,11 @@ def test_another_option_after_the_mark_conflicts(answer, choice_label):
         ("The answer is B (the answer is B).", "ok"),
         ("The answer is B (a cat meowing).", "ok"),
     ],
-)
-def test_notes_comments_and_asides_never_answer(answer, reason, choice_label):
+}
+
+
+@pytest.mark.parametrize("answer, reason", [pytest.param(a, r, id=f"{trick}: {a}") for trick, cases in TRICKS.items() for a, r in cases])
+def test_tricks_get_their_reason(answer, reason, choice_label):
     assert CHOICE(audio(f"<think>.</think>{answer}", choice_label)).reason == reason
 
 

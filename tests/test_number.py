@@ -16,34 +16,63 @@ from conftest import audio
 NUMBER = make_verifier("number")
 
 
+# Right answers to a bare label, and to "How many beeps?", where the counted noun is read too.
+RIGHT = [
+    ("3", "3"),
+    ("There are 3 beeps.", "3"),
+    ("three", "3"),
+    ("Twenty-one.", "21"),
+    ("1,024", "1024"),
+    ("The answer is 1,024 samples.", "1024"),
+    (r"\boxed{1024}", "1,024"),
+    ("-3.50", "-3.5"),
+    ("\u22123.5", "-3.5"),
+    ("3/4", "0.75"),
+    (r"\frac{3}{4}", "0.75"),
+    ("0.75", r"\frac{3}{4}"),
+    ("440 Hz", "440"),
+    ("Answer: 2.5 s", "2.5"),
+    ("50%", "0.5"),
+    ("0.5", "50%"),
+    ("1.5e3", "1500"),
+    ("#### 72", "72"),
+    ("The answer is three beeps.", "3"),
+    ("Answer: see my count above. There are 3.", "3"),
+    ("It lasts 4 seconds, so 2 beeps per second: 8", "8"),
+]
+RIGHT_FOR_BEEPS = [
+    ("There are seven beeps.", "7"),
+    ("7 beeps in total (3 high and 4 low)", "7"),
+    ("Answer: 4 beeps (at 1 kHz)", "4"),
+    ("The loudest is the 4th beep.", "4"),
+    ("It is the twenty-first beep.", "21"),
+    ("one hundred twenty", "120"),
+    ("共有4声", "4"),
+    ("共有四声。", "4"),
+    ("答案是十二", "12"),
+    ("答案：４", "4"),
+    (r"\boxed 4", "4"),
+    (r"\boxed{\sqrt{25}}", "5"),
+    ("2 + 3 = 5 beeps", "5"),
+    ("**4**", "4"),
+    ("Answer: 4, not 5.", "4"),
+    ("There were 2 high and 3 low beeps, 5 in total.", "5"),
+    ("A total of 5 beeps: 2 high, 3 low.", "5"),
+    ("It's not 10, it's 1,000.99m²", "1000.99"),
+    (r"so the count is \(\boxed{143}\).", "143"),
+    (r"first \boxed{200}, then \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.", "10455"),
+    (r"$x\approx11$", "11"),
+    (r"$\left( \frac{1}{3} \right)$", r"\frac{1}{3}"),
+    ("<CAPTION>Short tones.</CAPTION><RESPONSE>There are 6 beeps.</RESPONSE>", "6"),
+]
+
+
 @pytest.mark.parametrize(
-    "answer, label",
-    [
-        ("3", "3"),
-        ("There are 3 beeps.", "3"),
-        ("three", "3"),
-        ("Twenty-one.", "21"),
-        ("1,024", "1024"),
-        ("The answer is 1,024 samples.", "1024"),
-        (r"\boxed{1024}", "1,024"),
-        ("-3.50", "-3.5"),
-        ("\u22123.5", "-3.5"),
-        ("3/4", "0.75"),
-        (r"\frac{3}{4}", "0.75"),
-        ("0.75", r"\frac{3}{4}"),
-        ("440 Hz", "440"),
-        ("Answer: 2.5 s", "2.5"),
-        ("50%", "0.5"),
-        ("0.5", "50%"),
-        ("1.5e3", "1500"),
-        ("#### 72", "72"),
-        ("The answer is three beeps.", "3"),
-        ("Answer: see my count above. There are 3.", "3"),
-        ("It lasts 4 seconds, so 2 beeps per second: 8", "8"),
-    ],
+    "answer, label, prompt",
+    [(a, label, "") for a, label in RIGHT] + [(a, label, "How many beeps do you hear?") for a, label in RIGHT_FOR_BEEPS],
 )
-def test_right_numbers(answer, label):
-    verdict = NUMBER(audio(f"<think>I count them.</think>{answer}", label))
+def test_right_numbers(answer, label, prompt):
+    verdict = score(answer, label, prompt)
     assert (verdict.score, verdict.reason) == (1.0, "ok"), verdict
 
 
@@ -216,39 +245,6 @@ def test_a_retraction_after_a_mark_makes_the_answer_conflicting(marked, retracte
 )
 def test_the_counted_number_of_an_answer_sentence(n, d, k, form):
     assert score(form.format(n=n, d=d, k=k), str(n), prompt="How many beeps do you hear?").score == 1.0
-
-
-@pytest.mark.parametrize(
-    "answer, label",
-    [
-        ("There are seven beeps.", "7"),
-        ("7 beeps in total (3 high and 4 low)", "7"),
-        ("Answer: 4 beeps (at 1 kHz)", "4"),
-        ("The loudest is the 4th beep.", "4"),
-        ("It is the twenty-first beep.", "21"),
-        ("one hundred twenty", "120"),
-        ("共有4声", "4"),
-        ("共有四声。", "4"),
-        ("答案是十二", "12"),
-        ("答案：４", "4"),
-        (r"\boxed 4", "4"),
-        (r"\boxed{\sqrt{25}}", "5"),
-        ("2 + 3 = 5 beeps", "5"),
-        ("**4**", "4"),
-        ("Answer: 4, not 5.", "4"),
-        ("There were 2 high and 3 low beeps, 5 in total.", "5"),
-        ("A total of 5 beeps: 2 high, 3 low.", "5"),
-        ("It's not 10, it's 1,000.99m²", "1000.99"),
-        (r"so the count is \(\boxed{143}\).", "143"),
-        (r"first \boxed{200}, then \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.", "10455"),
-        (r"$x\approx11$", "11"),
-        (r"$\left( \frac{1}{3} \right)$", r"\frac{1}{3}"),
-        ("<CAPTION>Short tones.</CAPTION><RESPONSE>There are 6 beeps.</RESPONSE>", "6"),
-    ],
-)
-def test_honest_forms_score(answer, label):
-    verdict = score(answer, label, prompt="How many beeps do you hear?")
-    assert (verdict.score, verdict.reason) == (1.0, "ok"), verdict
 
 
 @pytest.mark.parametrize(

@@ -32,10 +32,11 @@ Not covered: sequence packing and ring attention (audio features are per sample)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,16 @@ def _marking_audio(init: Callable[..., None]) -> Callable[..., None]:
     return init_marking_audio
 
 
+@contextlib.contextmanager
+def _set_during(target: Any, name: str, value: Any, after: Any) -> Iterator[None]:
+    """`target.name` is `value` within the block and `after` once it ends, however it ends."""
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        setattr(target, name, after)
+
+
 def _text_path_for_audio(forward: Callable[..., Any], record: RunRecord) -> Callable[..., Any]:
     @functools.wraps(forward)
     def forward_with_audio(self: Any, sequences: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
@@ -172,11 +183,8 @@ def _text_path_for_audio(forward: Callable[..., Any], record: RunRecord) -> Call
             return forward(self, sequences, *args, **kwargs)
         features = kwargs.get("input_features")
         record.forward("actor", len(sequences), 0 if features is None else len(features), torch.is_grad_enabled())
-        self.is_vlm = False  # the text path, audio tensors passed through
-        try:
+        with _set_during(self, "is_vlm", False, after=True):  # the text path, audio tensors passed through
             return forward(self, sequences, *args, **kwargs)
-        finally:
-            self.is_vlm = True
 
     return forward_with_audio
 
@@ -239,11 +247,8 @@ def _with_experience_audio(training_step: Callable[..., Any], record: RunRecord)
 def _noting_samples_audio(make_experience: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(make_experience)
     def make_experience_noting_audio(self: Any, samples_list: Any, *args: Any, **kwargs: Any) -> Any:
-        self.aural_samples_audio = [samples.mm_train_inputs for samples in samples_list]
-        try:
+        with _set_during(self, "aural_samples_audio", [samples.mm_train_inputs for samples in samples_list], after=None):
             return make_experience(self, samples_list, *args, **kwargs)
-        finally:
-            self.aural_samples_audio = None
 
     return make_experience_noting_audio
 

@@ -48,14 +48,14 @@ _LETTER_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _LETTER_AFTER = re.compile(r"\s?[)\]:]|\)?\s*(?:,|/|or\b|and\b|nor\b|vs\.?|versus\b|&)\s*\(?[A-Ja-j](?![A-Za-z])", re.IGNORECASE)
-_NOT_OPTION_BEFORE = re.compile(
-    r"\b(?:vitamin|plan|grade|type|class|key(?:\s+of)?|in|note|chord|string|part|section|side|group|team|size|"
-    r"model|row|seat|gate|platform|exit|level|floor|wing|hepatitis|blood)\s+$",
-    re.IGNORECASE,
-)
-_NOT_OPTION_AFTER = re.compile(
-    r"\s*(?:major|minor|maj|min|flat|sharp|natural|chord|key|note|notes|string|scale|octave|dim|aug|sus|m7)\b", re.IGNORECASE
-)
+# Words that make a letter beside them a name, not an option: "vitamin C", "key of A", "C major".
+_NAMING_BEFORE = (
+    r"vitamin plan grade type class key(?:\s+of)? in note chord string part section side group team size "
+    "model row seat gate platform exit level floor wing hepatitis blood"
+).split()
+_NAMING_AFTER = "major minor maj min flat sharp natural chord key note notes string scale octave dim aug sus m7".split()
+_NOT_OPTION_BEFORE = re.compile(rf"\b(?:{'|'.join(_NAMING_BEFORE)})\s+$", re.IGNORECASE)
+_NOT_OPTION_AFTER = re.compile(rf"\s*(?:{'|'.join(_NAMING_AFTER)})\b", re.IGNORECASE)
 _FILLER = r"(?:definitely|certainly|surely|necessarily|really|just|quite|simply|option|choice|answer|the|a|an|be|is|that|it|選項|选项)"
 _NEGATED_BEFORE = re.compile(
     r"(?:\b(?:not|never|no|nor|neither|rather\s+than|instead\s+of|unlike|except|excluding|besides|than|"

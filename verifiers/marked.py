@@ -29,10 +29,14 @@ _ANSWER_PHRASE = re.compile(
 )
 # "each option: …", "every choice is …": a walk through the options, not a mark.
 _NOT_A_MARK = re.compile(r"(?:each|every|other|these|all|the\s+following)\s+$", re.IGNORECASE)
-# A note addressed to whoever scores the response, from its sentence start to its line end.
+# Who scores the response, in the words a note to them uses.
+_GRADER_WORDS = r"grader graders evaluator evaluators verifier reward\s+model scorer examiner annotator rater grading".split()
+_GRADER_WORDS_CJK = "评分 評分 阅卷 閱卷 判分 评委 評委".split()
+# A note addressed to whoever scores the response, from its sentence start to its line end;
+# the look-ahead on the words' first characters lets most positions fail at once.
 _GRADER = re.compile(
-    r"(?=[gevrsaGEVRSA评評阅閱判])\b(?:grader|graders|evaluator|evaluators|verifier|reward\s+model|scorer|examiner|annotator|rater|grading)\b"
-    r"|评分|評分|阅卷|閱卷|判分|评委|評委",
+    f"(?=[{''.join(sorted({w[0] for w in [*_GRADER_WORDS, *_GRADER_WORDS_CJK]}))}])"
+    rf"\b(?:{'|'.join(_GRADER_WORDS)})\b|{'|'.join(_GRADER_WORDS_CJK)}",
     re.IGNORECASE,
 )
 # A bracketed aside holding a word that may mark an answer (checked in full afterwards);
