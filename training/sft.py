@@ -4,8 +4,9 @@ TRL's `SFTTrainer`, the clips' features in every forward pass, and a stop rule.
 An example is ``{"id", "messages"}``: the question (with its audio parts) and the assistant's
 answer; an answer that opens with the think tag answers a prompt that pre-fills it. The
 loss is on the answer's tokens (and the end-of-turn token) only. `FormatStop` ends training
-once the policy writes the think format on a validation batch (greedy), checked every few
-steps: RL then starts from a policy that writes the format, not after a fixed step count.
+once the policy writes the think format on a validation batch (sampled as RL samples, at
+temperature 1), checked every few steps: RL then starts from a policy that writes the
+format, not after a fixed step count.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class AudioSFTCollator:
 def format_rate(
     policy: AudioPolicy, records: Sequence[PromptRecord], max_new_tokens: int, temperature: float = 0.0, seed: int = 0
 ) -> float:
-    """The share of answers to `records` (one each, greedy at temperature 0) that pass the
-    ``think_format`` verifier."""
+    """The share of answers to `records` (one each, at `temperature`: greedy at 0) that pass
+    the ``think_format`` verifier."""
     check = make_verifier("think_format")
     prompts = [policy.prompt_builder.build(r.messages, r.prefill_think) for r in records]
     answers = policy.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
