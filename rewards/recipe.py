@@ -95,7 +95,6 @@ class Recipe:
     name: str
     routes: Mapping[str, Route]
     truncated: float | None
-    spec: Mapping[str, Any] = field(compare=False, repr=False)
 
     def route_for(self, sample: Sample) -> tuple[str, Route]:
         """The route a sample takes and its name, such as ``audio`` or ``audio.asr``."""
@@ -182,7 +181,7 @@ def recipe_from_dict(spec: Mapping[str, Any], source: str) -> Recipe:
     if unknown:
         raise RecipeError(source, ", ".join(sorted(unknown)), "unknown top-level keys")
     built = {key: _route(value, source, f"route.{key}", allow_kinds=True) for key, value in routes.items()}
-    return Recipe(str(name), built, None if truncated is None else float(truncated), dict(spec))
+    return Recipe(str(name), built, None if truncated is None else float(truncated))
 
 
 def _route(table: Any, source: str, key: str, allow_kinds: bool) -> Route:
