@@ -37,7 +37,7 @@ demo: setup
 	$(VENV)/bin/aural report build/demo/select/rollouts.jsonl -o build/demo/report --k 1
 
 test: setup lint
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -m "not demo"
 
 # Lint and format (ruff), then types (mypy) on the public API: the `aural` package and the reward
 # core. The folders install under `aural.*` (pyproject's package-dir), a mapping mypy cannot follow,

@@ -65,7 +65,7 @@ class DemoSettings:
     ppo_steps: int = 150
     ppo_prompts_per_step: int = 8
     ppo_samples: int = 8
-    ppo_actor_lr: float = 2e-4
+    ppo_actor_lr: float = 3e-4
     max_new_tokens: int = 40
     scaling_budgets: tuple[int, ...] = (0, 4, 8, 16, 32)
     bars: dict[str, float] = field(default_factory=lambda: dict(BARS))

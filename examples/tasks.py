@@ -3,9 +3,10 @@ the training data of the demo (`aural demo`), where a tiny policy learns to list
 
 Two tasks, so one trick cannot pass both:
 
-* ``pitch``: two tones, one in each half of the clip, the higher two to three times the
-  lower's frequency (200-300 Hz, so 400-900 Hz above; random loudness, lengths and
+* ``pitch``: two tones, one in each half of the clip, the higher 1.1 to 1.5 times the
+  lower's frequency (200-300 Hz, so 220-450 Hz above; random loudness, lengths and
   onsets); "Which tone is higher in pitch? (A) the first tone (B) the second tone".
+  The two ranges overlap: only a comparison within the clip answers it.
 * ``count``: two or three beeps of a quarter second, one every 0.6 s or so (600-1,200 Hz,
   random loudness, lengths and onsets); "How many beeps do you hear? Answer with a number."
 
@@ -62,7 +63,7 @@ def _place(parts: list[tuple[float, np.ndarray]]) -> np.ndarray:
 def pitch_example(rng: random.Random, first_is_higher: bool) -> tuple[np.ndarray, dict[str, Any]]:
     """A two-tone clip and its prompt fields (question, label, task)."""
     low = rng.uniform(200, 300)
-    high = low * rng.uniform(2.0, 3.0)  # 400-900 Hz: every high tone above every low one
+    high = low * rng.uniform(1.1, 1.5)  # 220-450 Hz: a high tone of one clip may be below another's low
     first, second = (high, low) if first_is_higher else (low, high)
     length = rng.uniform(0.5, 0.7)
     clip = _place(

@@ -1,5 +1,6 @@
 """The demo's parts: the audio tasks and their scripted teacher, the SFT collator and stop rule,
-and the whole pipeline at quick sizes (`aural demo --quick`)."""
+the whole pipeline at quick sizes (`aural demo --quick`), and at full size its bars (marked
+``demo``: about ten minutes, left out of `make test`, run by ``pytest -m demo``)."""
 
 import json
 import random
@@ -12,6 +13,7 @@ import torch
 
 from aural import Sample, load_recipe
 from aural.cli import main
+from aural.demo import DemoSettings, run_demo
 from aural.examples.tasks import CHAIN_KINDS, CLIP_SECONDS, RATE, count_example, pitch_example, teacher_chains, write_task_set
 from aural.policy.model import AudioPolicy
 from aural.policy.tiny import write_tiny_policy
@@ -138,3 +140,10 @@ def test_the_quick_demo_connects_every_stage(tmp_path, capsys):
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     assert main(["demo", "--quick", "-o", str(tmp_path / "mine")]) == 2  # a folder of someone else's is never cleared
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me" and "not empty" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.demo
+def test_the_demo_holds_its_bars(tmp_path):
+    report = run_demo(tmp_path / "demo", DemoSettings(), say=lambda text: None)
+    assert {name: bar["value"] for name, bar in report["bars"].items() if not bar["holds"]} == {}
