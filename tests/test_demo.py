@@ -1,6 +1,6 @@
 """The demo's parts: the audio tasks and their scripted teacher, the SFT collator and stop rule,
 the whole pipeline at quick sizes (`aural demo --quick`), and at full size its bars (marked
-``demo``: about ten minutes, left out of `make test`, run by ``pytest -m demo``)."""
+``demo``: about eight minutes, left out of `make test`, run by ``pytest -m demo``)."""
 
 import json
 import random
